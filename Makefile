@@ -1,0 +1,45 @@
+# Set-up is idempotent: `.venv/.installed` is rebuilt only when the dependency files change.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install model serve test lint typecheck format bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv with the pinned dependencies and the `iccs` command
+
+model: install ## make sure the default (champion) model exists; train it when missing
+	$(BIN)/iccs model ensure
+
+serve: model ## start the service on http://$(HOST):$(PORT) in development mode
+	ICCS_ENV=development $(BIN)/iccs serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test: lint typecheck ## lint, type-check and run the test suite
+	$(BIN)/python -m pytest -q
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: model
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,264 @@
+"""The ICCS classifier: lexical and semantic experts, blended and calibrated on held-out data.
+
+`ICCSClassifier` follows scikit-learn's contract where it can (`fit`, `predict_proba` over
+`classes_`, `predict`) and adds what a coding service needs: hierarchical suggestions with
+back-off (`suggest`). Blend weight and temperature are fitted on a development split that the
+experts never saw, never on training data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import minimize_scalar
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from iccs.embedders import load_embedder
+from iccs.hierarchy import NONE_CODE, NONE_TITLE, Decision, Hierarchy
+from iccs.taxonomy import Taxonomy, load_taxonomy
+from iccs.text import normalize
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ClassifierConfig:
+    """Everything that defines a model; saved in the bundle so training can be repeated."""
+
+    embedder: str | None = "use-multilingual"
+    word_ngram_max: int = 2
+    char_ngram_min: int = 2
+    char_ngram_max: int = 5
+    max_word_features: int = 60_000
+    max_char_features: int = 120_000
+    lexical_c: float = 20.0
+    semantic_c: float = 20.0
+    max_iter: int = 300
+    backoff_threshold: float = 0.5
+    review_threshold: float = 0.8
+    seed: int = 13
+    blend_weight: float | None = None  # lexical share; None = fit on the dev split
+    temperature: float | None = None  # None = fit on the dev split
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.backoff_threshold < 1.0:
+            raise ValueError("backoff_threshold must be in [0.5, 1): it keeps the walk unique")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    code: str
+    title: str
+    level: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    suggestions: list[Suggestion]
+    needs_review: bool
+    backed_off: bool = False
+    path: list[str] = field(default_factory=list)
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(p, 1e-12, 1.0))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class ICCSClassifier:
+    """Blend of a TF-IDF linear model and an embedding linear head, with temperature scaling."""
+
+    def __init__(self, config: ClassifierConfig | None = None) -> None:
+        self.config = config or ClassifierConfig()
+        self.classes_: list[str] = []
+        self.word_vectorizer: TfidfVectorizer | None = None
+        self.char_vectorizer: TfidfVectorizer | None = None
+        self.lexical: LogisticRegression | None = None
+        self.semantic: LogisticRegression | None = None
+        self.blend_weight = 1.0
+        self.temperature = 1.0
+        self._hierarchy: Hierarchy | None = None
+        self._taxonomy: Taxonomy | None = None
+
+    # ---- training -------------------------------------------------------------------------
+    def fit(
+        self,
+        texts: Sequence[str],
+        codes: Sequence[str],
+        sample_weight: np.ndarray | None = None,
+        dev_texts: Sequence[str] | None = None,
+        dev_codes: Sequence[str] | None = None,
+    ) -> ICCSClassifier:
+        cfg = self.config
+        taxonomy = self.taxonomy
+        canonical = [c if c == NONE_CODE else taxonomy.normalize(c) for c in codes]
+        self.classes_ = sorted(set(canonical))
+        index = {c: i for i, c in enumerate(self.classes_)}
+        y = np.array([index[c] for c in canonical])
+        normalized = [normalize(t) for t in texts]
+        self.word_vectorizer = TfidfVectorizer(
+            ngram_range=(1, cfg.word_ngram_max),
+            sublinear_tf=True,
+            min_df=1,
+            max_features=cfg.max_word_features,
+            token_pattern=r"(?u)\b\w+\b",
+            dtype=np.float32,
+        )
+        self.char_vectorizer = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(cfg.char_ngram_min, cfg.char_ngram_max),
+            sublinear_tf=True,
+            min_df=2,
+            max_features=cfg.max_char_features,
+            dtype=np.float32,
+        )
+        x_lex = sparse.hstack(
+            [
+                self.word_vectorizer.fit_transform(normalized),
+                self.char_vectorizer.fit_transform(normalized),
+            ]
+        ).tocsr()
+        logger.info("fitting lexical expert on %d texts, %d features", *x_lex.shape)
+        self.lexical = LogisticRegression(
+            C=cfg.lexical_c, max_iter=cfg.max_iter, random_state=cfg.seed
+        ).fit(x_lex, y, sample_weight=sample_weight)
+        if cfg.embedder:
+            x_sem = self._embed(texts)
+            logger.info("fitting semantic expert on %s embeddings", cfg.embedder)
+            self.semantic = LogisticRegression(
+                C=cfg.semantic_c, max_iter=cfg.max_iter, random_state=cfg.seed
+            ).fit(x_sem, y, sample_weight=sample_weight)
+        self._hierarchy = None
+        self.blend_weight = (
+            cfg.blend_weight
+            if cfg.blend_weight is not None
+            else (1.0 if self.semantic is None else 0.5)
+        )
+        self.temperature = cfg.temperature or 1.0
+        if dev_texts is not None and dev_codes is not None and len(dev_texts):
+            self.calibrate(dev_texts, dev_codes)
+        return self
+
+    def calibrate(self, texts: Sequence[str], codes: Sequence[str]) -> None:
+        """Fit the blend weight and the temperature on held-out texts by log-likelihood."""
+        known = [
+            (t, c)
+            for t, c in zip(texts, codes, strict=True)
+            if (c if c == NONE_CODE else self.taxonomy.normalize(c)) in set(self.classes_)
+        ]
+        texts = [t for t, _ in known]
+        index = {c: i for i, c in enumerate(self.classes_)}
+        y = np.array([index[c if c == NONE_CODE else self.taxonomy.normalize(c)] for _, c in known])
+        lex, sem = self._expert_log_proba(texts)
+        rows = np.arange(len(y))
+
+        def nll(weight: float, temperature: float) -> float:
+            logits = lex * weight + (0.0 if sem is None else sem * (1.0 - weight))
+            return float(-np.log(_softmax(logits / temperature)[rows, y] + 1e-12).mean())
+
+        if sem is not None and self.config.blend_weight is None:
+            grid = np.linspace(0.0, 1.0, 21)
+            self.blend_weight = float(min(grid, key=lambda w: nll(w, 1.0)))
+        if self.config.temperature is None:
+            result = minimize_scalar(
+                lambda t: nll(self.blend_weight, t), bounds=(0.05, 10.0), method="bounded"
+            )
+            self.temperature = float(result.x)
+        logger.info("blend weight %.2f, temperature %.3f", self.blend_weight, self.temperature)
+
+    # ---- inference ------------------------------------------------------------------------
+    @property
+    def taxonomy(self) -> Taxonomy:
+        if self._taxonomy is None:
+            self._taxonomy = load_taxonomy()
+        return self._taxonomy
+
+    @property
+    def hierarchy(self) -> Hierarchy:
+        if self._hierarchy is None:
+            self._hierarchy = Hierarchy(self.classes_, self.taxonomy)
+        return self._hierarchy
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        assert self.config.embedder
+        return load_embedder(self.config.embedder).encode([t.strip() for t in texts])
+
+    def _expert_log_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        assert self.lexical is not None and self.word_vectorizer and self.char_vectorizer
+        normalized = [normalize(t) for t in texts]
+        x_lex = sparse.hstack(
+            [self.word_vectorizer.transform(normalized), self.char_vectorizer.transform(normalized)]
+        ).tocsr()
+        lex = _log(self.lexical.predict_proba(x_lex))
+        sem = (
+            None if self.semantic is None else _log(self.semantic.predict_proba(self._embed(texts)))
+        )
+        return lex, sem
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities over `classes_` (label classes, any ICCS level, and NONE)."""
+        lex, sem = self._expert_log_proba(texts)
+        logits = lex * self.blend_weight
+        if sem is not None:
+            logits = logits + sem * (1.0 - self.blend_weight)
+        return _softmax(logits / self.temperature)
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        return [p.suggestions[0].code for p in self.suggest(texts, top_k=1)]
+
+    def title(self, code: str, language: str = "en") -> str:
+        if code == NONE_CODE:
+            return NONE_TITLE
+        return self.taxonomy.get(code).title("es" if language == "es" else "en")
+
+    def level(self, code: str) -> str:
+        return "none" if code == NONE_CODE else self.taxonomy.level(code)
+
+    def suggest(self, texts: Sequence[str], top_k: int = 3) -> list[Prediction]:
+        """Ranked suggestions per text; the first is the back-off decision."""
+        if not texts:
+            return []
+        node_proba = self.hierarchy.node_proba(self.predict_proba(texts))
+        return [self.suggestion_from_nodes(row, top_k) for row in node_proba]
+
+    def suggestion_from_nodes(self, row: np.ndarray, top_k: int) -> Prediction:
+        """Suggestions from one row of node probabilities (see Hierarchy.node_proba)."""
+        h = self.hierarchy
+        decision: Decision = h.decide(row, self.config.backoff_threshold)
+        chosen = {decision.code: decision.confidence}
+        terminal_nodes = np.flatnonzero(h.node_is_terminal)
+        for k in terminal_nodes[np.argsort(-row[terminal_nodes], kind="stable")]:
+            if len(chosen) >= top_k:
+                break
+            chosen.setdefault(h.nodes[k], float(row[k]))
+        ranked = sorted(chosen.items(), key=lambda kv: -kv[1])
+        suggestions = [
+            Suggestion(code=c, title=self.title(c), level=self.level(c), confidence=round(p, 4))
+            for c, p in ranked
+        ]
+        needs_review = (
+            decision.confidence < self.config.review_threshold
+            or decision.backed_off
+            or decision.code == NONE_CODE
+        )
+        path = [] if decision.code == NONE_CODE else list(self.taxonomy.ancestors(decision.code))
+        return Prediction(suggestions, bool(needs_review), decision.backed_off, path)
+
+    def params(self) -> dict[str, object]:
+        return {
+            **asdict(self.config),
+            "fitted_blend_weight": self.blend_weight,
+            "fitted_temperature": self.temperature,
+            "n_classes": len(self.classes_),
+        }

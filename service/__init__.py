@@ -1,0 +1,1 @@
+"""The FastAPI service that serves ICCS code suggestions."""

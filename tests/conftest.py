@@ -1,0 +1,102 @@
+"""Session fixtures: a tiny model trained here, from the taxonomy and a few texts, in seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iccs.bundle import save_bundle
+from iccs.classifier import ClassifierConfig, ICCSClassifier
+from iccs.taxonomy import Taxonomy, load_taxonomy
+
+# A handful of texts per family, enough for a model that behaves sensibly on the easy cases.
+TINY_TEXTS: list[tuple[str, str]] = [
+    ("suspect broke the shed lock and took a bicycle", "050229"),
+    ("theft of a pedal cycle from outside the station", "050229"),
+    ("stole a handbag from the victim's shoulder without force", "050221"),
+    ("pickpocket took wallet from jacket on the bus", "050221"),
+    ("shoplifting of razor blades from supermarket", "050231"),
+    ("stole goods from a shop display", "050231"),
+    ("forced the rear door of the dwelling and removed a laptop", "050121"),
+    ("burglary of a house while occupants were away", "050121"),
+    ("broke into the warehouse at night and stole tools", "05011"),
+    ("punched the victim once causing no injury", "020112"),
+    ("common assault by beating", "020112"),
+    ("stabbed the victim in the arm with a knife causing serious injury", "020111"),
+    ("wounding with intent to cause grievous bodily harm", "020111"),
+    ("threatened to kill his neighbour", "020121"),
+    ("possession of cannabis for personal use", "060111"),
+    ("possession of a controlled drug of class A", "060111"),
+    ("possess heroin with intent to supply", "060121"),
+    ("supplying cocaine to another", "060121"),
+    ("driving a motor vehicle with excess alcohol", "020721"),
+    ("drink driving over the prescribed limit", "020721"),
+    ("exceeding the 30 mph speed limit", "0907"),
+    ("using a vehicle without insurance", "0907"),
+    ("phishing email obtained victim's online banking details and money was transferred", "07011"),
+    ("fraud by false representation with a stolen credit card", "07011"),
+    ("unauthorised access to computer material by hacking an email account", "09031"),
+    ("ransomware encrypted the company's files", "090322"),
+    ("robbery of a mobile phone at knifepoint in the street", "040111"),
+    ("pushed the victim to the ground and took her bag", "040111"),
+    ("criminal damage to a parked car by scratching the paintwork", "05042"),
+    ("graffiti sprayed on the school wall", "05041"),
+    ("lost wallet reported, no crime", "NONE"),
+    ("missing person report for elderly man", "NONE"),
+    ("found property handed in at the front desk", "NONE"),
+    ("concern for welfare check, no offences disclosed", "NONE"),
+    ("Hurto de celular en la vía pública sin violencia", "050221"),
+    ("Robo con violencia de un teléfono celular", "040111"),
+    ("Lesiones leves en riña", "020112"),
+    ("Conducir en estado de ebriedad", "020721"),
+    ("휴대전화 절도", "050221"),
+    ("음주운전", "020721"),
+]
+FAMILIES = ("0201", "0401", "0501", "0502", "0504", "0601", "0701", "0903", "0907", "02072")
+
+
+def tiny_training_rows(taxonomy: Taxonomy) -> tuple[list[str], list[str]]:
+    texts, codes = [t for t, _ in TINY_TEXTS], [c for _, c in TINY_TEXTS]
+    for category in taxonomy:
+        if category.code.startswith(FAMILIES):
+            for text in (category.title_en, category.title_es, *category.inclusions_en):
+                texts.append(text)
+                codes.append(category.code)
+    return texts, codes
+
+
+@pytest.fixture(scope="session")
+def taxonomy() -> Taxonomy:
+    return load_taxonomy()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(taxonomy: Taxonomy) -> ICCSClassifier:
+    texts, codes = tiny_training_rows(taxonomy)
+    config = ClassifierConfig(
+        embedder=None,
+        max_word_features=5000,
+        max_char_features=8000,
+        max_iter=200,
+        review_threshold=0.8,
+    )
+    dev_texts, dev_codes = [t for t, _ in TINY_TEXTS[::3]], [c for _, c in TINY_TEXTS[::3]]
+    return ICCSClassifier(config).fit(texts, codes, dev_texts=dev_texts, dev_codes=dev_codes)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_model: ICCSClassifier, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("models") / "iccs-classifier" / "tiny-1"
+    save_bundle(
+        tiny_model,
+        directory,
+        {
+            "name": "iccs-classifier",
+            "version": "tiny-1",
+            "data_version": "test",
+            "taxonomy_version": "ICCS-1.0-2015",
+        },
+    )
+    (directory.parent / "CHAMPION").write_text("tiny-1\n")
+    return directory

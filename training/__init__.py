@@ -1,0 +1,1 @@
+"""Training pipeline: corpus, evaluation, MLflow tracking and the training CLI commands."""

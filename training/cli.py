@@ -1,0 +1,149 @@
+"""Training commands of the `iccs` CLI: train, evaluate, model ensure, data validate.
+
+Heavy imports (scikit-learn, MLflow) happen inside the commands so `iccs --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from iccs.cli import console, fail
+from iccs.paths import corpus_path
+
+logger = logging.getLogger(__name__)
+model_app = typer.Typer(help="Manage model bundles.", no_args_is_help=True)
+data_app = typer.Typer(help="Check the labelled corpus.", no_args_is_help=True)
+
+
+def train(
+    config: Annotated[
+        Path | None, typer.Option(help="TOML training config.", exists=True, dir_okay=False)
+    ] = None,
+    include_reviews: Annotated[
+        Path | None,
+        typer.Option(help="Reviewed items (CSV in the corpus format) to add to training."),
+    ] = None,
+) -> None:
+    """Train, evaluate on dev and test, write a bundle, log to MLflow, promote if not worse."""
+    from training.pipeline import TrainingConfig
+    from training.pipeline import train as run_training
+
+    try:
+        settings = TrainingConfig.from_file(config)
+    except (ValueError, TypeError) as exc:
+        raise fail(str(exc)) from None
+    if include_reviews is not None:
+        settings.extra_training_data.append(include_reviews)
+    if not settings.corpus.is_file():
+        raise fail(f"corpus not found: {settings.corpus}")
+    result = run_training(settings)
+    test = result.metrics["test"]["overall"]
+    console.print(
+        f"bundle {result.bundle}\n"
+        f"test exact@1 {test['exact_at_1']:.3f}  section {test['section_accuracy']:.3f}  "
+        f"ECE {test['ece']:.3f}  autocoding@97% {test['autocoding']['0.97']['rate']:.3f}\n"
+        + ("promoted to champion" if result.promoted else "champion kept (worse on dev)"),
+        highlight=False,
+    )
+
+
+def evaluate(
+    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: champion).")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Labelled CSV (corpus format); default: the corpus's test split."),
+    ] = None,
+    output: Annotated[Path, typer.Option(help="Folder for the report and plots.")] = Path(
+        "reports/evaluation"
+    ),
+) -> None:
+    """Write evaluation.json, reliability.png and coverage_precision.png for a model."""
+    from iccs.bundle import BundleError
+    from iccs.serving import load_default_model
+    from training.corpus import load_corpus
+    from training.evaluate import evaluate_frame, write_plots, write_report
+
+    try:
+        classifier, metadata = load_default_model(model)
+    except BundleError as exc:
+        raise fail(str(exc)) from None
+    source = data or corpus_path()
+    try:
+        frame = load_corpus(source)
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read {source}: {exc}") from None
+    if data is None:
+        frame = frame[frame["split"] == "test"]
+    thresholds = {float(k): v for k, v in metadata.get("dev_thresholds", {}).items()} or None
+    report, records = evaluate_frame(classifier, frame, thresholds)
+    report["model"] = {"name": metadata.get("name"), "version": metadata.get("version")}
+    path = write_report(report, output)
+    write_plots(records, output, source.name)
+    overall = report["overall"]
+    console.print(
+        json.dumps(
+            {
+                k: overall[k]
+                for k in (
+                    "n",
+                    "exact_at_1",
+                    "exact_at_3",
+                    "section_accuracy",
+                    "division_accuracy",
+                    "group_accuracy",
+                    "class_accuracy",
+                    "macro_f1",
+                    "ece",
+                )
+            },
+            indent=1,
+        ),
+        highlight=False,
+    )
+    console.print(f"autocoding: {json.dumps(overall['autocoding'])}", highlight=False)
+    console.print(f"report: {path}", highlight=False)
+
+
+@model_app.command("ensure")
+def model_ensure() -> None:
+    """Train the default model only when no champion bundle exists (used by `make serve`)."""
+    from iccs.bundle import champion_path
+
+    current = champion_path()
+    if current is not None and (current / "config.json").is_file():
+        console.print(f"champion model: {current}", highlight=False)
+        return
+    console.print("no champion model yet: training the default model (a few minutes)")
+    train(config=None, include_reviews=None)
+
+
+@data_app.command("validate")
+def data_validate(
+    corpus: Annotated[Path | None, typer.Option(help="Corpus CSV.")] = None,
+) -> None:
+    """Check the corpus; print the counts as one JSON object on the last line."""
+    from training.validate import validate_corpus
+
+    path = corpus or corpus_path()
+    if not path.is_file():
+        raise fail(f"corpus not found: {path}")
+    report = validate_corpus(path, fingerprint_file=path.parent / "test_split.sha256")
+    for failure in report.failures:
+        console.print(f"FAIL {failure}", highlight=False)
+    if report.ok:
+        console.print("corpus OK", highlight=False)
+    print(json.dumps(report.counts, ensure_ascii=False))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("evaluate")(evaluate)
+    app.add_typer(model_app, name="model")
+    app.add_typer(data_app, name="data")

@@ -1,0 +1,270 @@
+"""Assemble `datasets/corpus/iccs_corpus.csv` from the labelling work files.
+
+Run by a maintainer after a labelling round:
+
+    python -m training.data_prep.build_corpus --work WORK_DIR
+
+WORK_DIR holds the sampled UK titles (`uk_sample.csv`), each coder's label files and the
+adjudication of the double-coded sample (see datasets/README.md). Splits are assigned per
+connected group of near-duplicate texts (same normalised text, or the same offence code in the
+court and police wordings), so near-duplicates never cross splits. Ids already in the corpus keep
+their split: the test split is frozen once made, and `test_split.sha256` records it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from sklearn.metrics import cohen_kappa_score
+
+from iccs.paths import PROJECT_ROOT
+from iccs.taxonomy import Taxonomy, load_taxonomy
+from iccs.text import normalize
+from training.corpus import COLUMNS, test_split_fingerprint
+
+OUT = PROJECT_ROOT / "datasets" / "corpus"
+# (dev share, test share) by origin; taxonomy rows always train.
+SPLIT_SHARES = {"real": (0.12, 0.25), "synthetic": (0.12, 0.17)}
+_DIGITS = re.compile(r"\d+")
+
+
+def near_duplicate_key(text: str) -> str:
+    """Texts equal up to case, accents, punctuation and numbers are one group."""
+    return " ".join(_DIGITS.sub("#", w) for w in re.findall(r"[^\W_]+", normalize(text)))
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():  # a labelling round may still be under way
+        print(f"warning: {path} missing, skipped")
+        return []
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def taxonomy_rows(taxonomy: Taxonomy) -> list[dict[str, str]]:
+    """Titles, inclusions, descriptions and index terms, each under the deepest code naming it."""
+    candidates: dict[tuple[str, str], tuple[str, str]] = {}  # (lang, key) -> (code, source)
+    texts: dict[tuple[str, str], str] = {}
+
+    def offer(text: str, code: str, language: str, source: str) -> None:
+        text = text.strip()
+        if not text or len(text) > 300:
+            return
+        key = (language, near_duplicate_key(text))
+        previous = candidates.get(key)
+        if previous is None or len(code) > len(previous[0]):
+            candidates[key] = (code, source)
+            texts[key] = text
+
+    for c in taxonomy:
+        offer(c.title_en, c.code, "en", "iccs_v1_titles")
+        offer(c.title_es, c.code, "es", "iccs_v1_titles")
+        for item in c.inclusions_en:
+            offer(item, c.code, "en", "iccs_v1_inclusions")
+        for item in c.inclusions_es:
+            offer(item, c.code, "es", "iccs_v1_inclusions")
+        if taxonomy.is_leaf(c.code):
+            offer(c.description_en, c.code, "en", "iccs_v1_descriptions")
+            offer(c.description_es, c.code, "es", "iccs_v1_descriptions")
+    for term in taxonomy.index_terms:
+        offer(term.term, term.code, "en", "iccs_v1_index")
+    rows = []
+    for key, (code, source) in sorted(candidates.items()):
+        digest = hashlib.sha1(f"{key}".encode()).hexdigest()[:10]
+        rows.append(
+            {
+                "id": f"tax-{code}-{key[0]}-{digest}",
+                "text": texts[key],
+                "language": key[0],
+                "iccs_code": code,
+                "origin": "taxonomy",
+                "source": source,
+                "labeller": "unodc",
+            }
+        )
+    return rows
+
+
+def agreement(work: Path, coder1: dict[str, str], sample: dict[str, dict[str, str]]) -> dict:
+    coder2 = {r["item"]: r["iccs_code"].strip() for r in read_csv(work / "agreement_coder2.csv")}
+    adjudicated = {
+        r["item"]: (r["final_code"].strip(), r.get("note", ""))
+        for r in read_csv(work / "adjudication.csv")
+    }
+    items = sorted(i for i in coder2 if i in coder1)
+    if not items:
+        return {"summary": {"items": 0}, "rows": []}
+    a = [coder1[i] for i in items]
+    b = [coder2[i] for i in items]
+    rows = []
+    for item, x, y in zip(items, a, b, strict=True):
+        final, note = adjudicated.get(item, (x, "agreed")) if x != y else (x, "agreed")
+        rows.append(
+            {
+                "item": item,
+                "text": sample[item]["text"],
+                "coder_1": x,
+                "coder_2": y,
+                "adjudicated": final,
+                "note": note,
+            }
+        )
+    summary = {
+        "items": len(items),
+        "exact_agreement": round(sum(x == y for x, y in zip(a, b, strict=True)) / len(items), 4),
+        "section_agreement": round(
+            sum(x[:2] == y[:2] for x, y in zip(a, b, strict=True)) / len(items), 4
+        ),
+        "division_agreement": round(
+            sum(x[:4] == y[:4] for x, y in zip(a, b, strict=True)) / len(items), 4
+        ),
+        "cohen_kappa": round(float(cohen_kappa_score(a, b)), 4),
+        "cohen_kappa_section": round(
+            float(cohen_kappa_score([x[:2] for x in a], [y[:2] for y in b])), 4
+        ),
+        "disagreements": sum(x != y for x, y in zip(a, b, strict=True)),
+        "adjudicated": sum(1 for r in rows if r["note"] != "agreed"),
+    }
+    return {"summary": summary, "rows": rows}
+
+
+def build(work: Path, out: Path = OUT) -> None:
+    taxonomy = load_taxonomy()
+    sample = {r["item"]: r for r in read_csv(work / "uk_sample.csv")}
+    coder_of: dict[str, str] = {}
+    coder1: dict[str, str] = {}
+    for n in (1, 2, 3):
+        for r in read_csv(work / f"uk_chunk{n}_labels.csv"):
+            coder1[r["item"]] = r["iccs_code"].strip()
+            coder_of[r["item"]] = f"agent-coder-{n}"
+    agreed = agreement(work, coder1, sample)
+    final = {r["item"]: r["adjudicated"] for r in agreed["rows"]}
+
+    rows: list[dict[str, str]] = []
+    groups: dict[str, str] = {}
+    for item, s in sample.items():
+        if item not in coder1:
+            continue
+        code = final.get(item, coder1[item])
+        rid = f"uk-{s['group']}-{s['source'].removeprefix('uk_')}"
+        rows.append(
+            {
+                "id": rid,
+                "text": s["text"],
+                "language": "en",
+                "iccs_code": code,
+                "origin": "real",
+                "source": s["source"],
+                "labeller": "adjudicated"
+                if item in final and final[item] != coder1[item]
+                else coder_of[item],
+            }
+        )
+        groups[rid] = s["group"]
+    for name, language in (
+        ("en_synthetic.csv", "en"),
+        ("es_texts.csv", "es"),
+        ("ko_texts.csv", "ko"),
+    ):
+        for n, r in enumerate(read_csv(work / name), start=1):
+            kind = r.get("kind") or "narrative"
+            rows.append(
+                {
+                    "id": f"{language}-syn-{n:05d}",
+                    "text": r["text"].strip(),
+                    "language": language,
+                    "iccs_code": r["iccs_code"].strip(),
+                    "origin": "synthetic",
+                    "source": f"project_{kind}",
+                    "labeller": f"author-agent-{language}",
+                }
+            )
+    rows += taxonomy_rows(taxonomy)
+    for r in rows:  # canonical codes: spreadsheets and people drop leading zeros
+        if r["iccs_code"] != "NONE":
+            r["iccs_code"] = taxonomy.normalize(r["iccs_code"])
+
+    # One label per text: real and synthetic labels win over taxonomy ones; then the majority.
+    by_text: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in rows:
+        by_text[normalize(r["text"])].append(r)
+    kept: list[dict[str, str]] = []
+    dropped: Counter[str] = Counter()
+    for same in by_text.values():
+        labelled = [r for r in same if r["origin"] != "taxonomy"] or same
+        majority = Counter(r["iccs_code"] for r in labelled).most_common(1)[0][0]
+        first = next(r for r in labelled if r["iccs_code"] == majority)
+        kept.append(first)
+        dropped["duplicate text"] += len(same) - 1
+        dropped["conflicting label"] += sum(1 for r in same if r["iccs_code"] != majority)
+
+    # Splits per connected component of (near-duplicate key, offence group).
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for r in kept:
+        a = "k:" + near_duplicate_key(r["text"])
+        find(a)
+        if r["id"] in groups:
+            parent[find(a)] = find("g:" + groups[r["id"]])
+    previous = {}
+    if (out / "iccs_corpus.csv").is_file():
+        previous = {r["id"]: r["split"] for r in read_csv(out / "iccs_corpus.csv")}
+    component_split: dict[str, str] = {}
+    for r in kept:  # frozen assignments first
+        if r["id"] in previous:
+            component_split.setdefault(
+                find("k:" + near_duplicate_key(r["text"])), previous[r["id"]]
+            )
+    for r in sorted(kept, key=lambda r: r["id"]):
+        root = find("k:" + near_duplicate_key(r["text"]))
+        if r["origin"] == "taxonomy":
+            split = "train"
+        elif root in component_split:
+            split = component_split[root]
+        else:
+            dev_share, test_share = SPLIT_SHARES[r["origin"]]
+            u = int(hashlib.sha256(root.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+            split = "test" if u < test_share else "dev" if u < test_share + dev_share else "train"
+        component_split.setdefault(root, split)
+        r["split"] = component_split[root]
+
+    out.mkdir(parents=True, exist_ok=True)
+    kept.sort(key=lambda r: r["id"])
+    with (out / "iccs_corpus.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(kept)
+    if agreed["rows"]:
+        with (out / "agreement.csv").open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(agreed["rows"][0]))
+            writer.writeheader()
+            writer.writerows(agreed["rows"])
+    summary = {**agreed["summary"], "dropped": dict(dropped)}
+    (out / "agreement_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    fingerprint = out / "test_split.sha256"
+    if not fingerprint.is_file():
+        import pandas as pd
+
+        frame = pd.DataFrame(kept)
+        fingerprint.write_text(test_split_fingerprint(frame) + "  test split of iccs_corpus.csv\n")
+    print(json.dumps({"rows": len(kept), **summary}, indent=1))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    build(args.work, args.out)

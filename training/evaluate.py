@@ -1,0 +1,114 @@
+"""Score a model on labelled records and write the evaluation report with its plots."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iccs.classifier import ICCSClassifier
+from iccs.hierarchy import NONE_CODE
+from training.metrics import (
+    LEVELS,
+    TARGET_PRECISIONS,
+    ScoredRecords,
+    breakdown,
+    precision_coverage_curve,
+    reliability_table,
+    summarize,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def score(
+    model: ICCSClassifier, texts: list[str], gold: list[str], top_k: int = 3
+) -> ScoredRecords:
+    """Run the model once and keep what every metric needs."""
+    taxonomy = model.taxonomy
+    canonical = [g if g == NONE_CODE else taxonomy.normalize(g) for g in gold]
+    class_proba = model.predict_proba(texts)
+    h = model.hierarchy
+    node_proba = h.node_proba(class_proba)
+    predictions = [model.suggestion_from_nodes(row, top_k) for row in node_proba]
+    level_argmax: dict[str, list[str | None]] = {}
+    for level, depth in LEVELS.items():
+        cols = [k for k, n in enumerate(h.nodes) if n == NONE_CODE or len(n) == depth]
+        best = np.asarray(cols)[np.argmax(node_proba[:, cols], axis=1)]
+        level_argmax[level] = [h.nodes[k] for k in best]
+    return ScoredRecords(
+        gold=canonical,
+        ranked=[[s.code for s in p.suggestions] for p in predictions],
+        confidence=np.array([p.suggestions[0].confidence for p in predictions]),
+        level_argmax=level_argmax,
+    )
+
+
+def evaluate_frame(
+    model: ICCSClassifier,
+    frame: pd.DataFrame,
+    thresholds: dict[float, float] | None = None,
+) -> tuple[dict[str, Any], ScoredRecords]:
+    records = score(model, frame["text"].tolist(), frame["iccs_code"].tolist())
+    groups = {c: frame[c].tolist() for c in ("language", "origin") if c in frame.columns}
+    report: dict[str, Any] = {"overall": summarize(records, thresholds)}
+    report["by"] = breakdown(records, groups, thresholds)
+    return report, records
+
+
+def dev_thresholds(report: dict[str, Any]) -> dict[float, float]:
+    """The autocoding thresholds found on dev, to be applied unchanged to test."""
+    autocoding = report["overall"]["autocoding"]
+    return {t: autocoding[f"{t:.2f}"]["threshold"] for t in TARGET_PRECISIONS}
+
+
+def write_plots(records: ScoredRecords, out_dir: Path, title: str) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    correct = records.correct
+    paths = []
+    fig, ax = plt.subplots(figsize=(5, 5))
+    table = reliability_table(records.confidence, correct)
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    ax.plot([t[0] for t in table], [t[1] for t in table], "o-", label="model")
+    ax.set(
+        xlabel="confidence of first suggestion",
+        ylabel="share exactly right",
+        title=f"Reliability: {title}",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    ax.legend(loc="upper left")
+    paths.append(out_dir / "reliability.png")
+    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    _, coverage, precision = precision_coverage_curve(records.confidence, correct)
+    ax.plot(coverage, precision)
+    for target in TARGET_PRECISIONS:
+        ax.axhline(target, ls=":", color="grey")
+    ax.set(
+        xlabel="coverage (share auto-coded)",
+        ylabel="precision (exact)",
+        title=f"Coverage vs precision: {title}",
+        ylim=(min(0.5, float(precision.min())), 1.0),
+    )
+    paths.append(out_dir / "coverage_precision.png")
+    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def write_report(report: dict[str, Any], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "evaluation.json"
+    path.write_text(json.dumps(report, indent=2, default=float))
+    return path

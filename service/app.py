@@ -1,16 +1,59 @@
-"""Application factory: load the model once at start-up, mount the routes."""
+"""Application factory: migrate, check keys, load the model once at start-up, mount the routes."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from iccs import __version__
-from service.api.routes import health, taxonomy
+from service.api.errors import install_error_handlers
+from service.api.routes import classify, health, models, taxonomy
+from service.api_keys import count_active_keys
+from service.auth import Authenticator
 from service.config import Settings, get_settings
+from service.db import Database
+from service.metrics import ServiceMetrics
+from service.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
+from service.model_holder import ModelHolder
+from service.rate_limit import RateLimiter
 
 logger = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """The service must not start as configured (e.g. production without API keys)."""
+
+
+def check_can_start(settings: Settings, database: Database) -> None:
+    if settings.is_development:
+        return
+    with database.sessionmaker() as session:
+        if count_active_keys(session) == 0:
+            raise StartupError(
+                f"refusing to start in {settings.env} mode with no API keys: create one with "
+                "`iccs keys create --role admin` (or run with ICCS_ENV=development)"
+            )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    database: Database = app.state.db
+    if settings.migrate_on_start:
+        database.upgrade()
+    check_can_start(settings, database)
+    holder: ModelHolder = app.state.models
+    holder.load_at_start()
+    if holder.current is not None:
+        app.state.metrics.set_model(holder.current.version, holder.current.taxonomy_version)
+    logger.info("ICCS service ready (%s mode, %s database)", settings.env, database.backend)
+    try:
+        yield
+    finally:
+        database.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,9 +61,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="ICCS coding service",
         version=__version__,
-        description="Ranked ICCS v1.0 code suggestions with calibrated confidence.",
+        description=(
+            "Ranked ICCS v1.0 code suggestions with calibrated confidence. "
+            "Authenticate with `Authorization: Bearer KEY` (keys from `iccs keys create`)."
+        ),
+        lifespan=lifespan,
     )
+    database = Database(settings.sqlalchemy_url)
     app.state.settings = settings
+    app.state.db = database
+    app.state.models = ModelHolder(settings.model_path, settings.models_dir)
+    app.state.authenticator = Authenticator(database.sessionmaker, settings.auth_cache_seconds)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.metrics = ServiceMetrics()
+    install_error_handlers(app)
+    # Outermost last: metrics see every request, including those refused for their size.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
-    app.include_router(taxonomy.router, prefix="/v1")
+    # Routers carry their own "/v1" prefix, so metrics see full route templates.
+    app.include_router(taxonomy.router)
+    app.include_router(classify.router)
+    app.include_router(models.router)
     return app

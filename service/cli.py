@@ -1,10 +1,58 @@
-"""Service commands of the `iccs` CLI (registered through the `iccs.commands` entry point)."""
+"""Service commands of the `iccs` CLI (registered through the `iccs.commands` entry point).
+
+`iccs serve`, `iccs keys create|list|revoke`, `iccs purge`, `iccs db upgrade`. Messages go to
+stderr; only what a script wants to capture (a new key) goes to stdout.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from service.api_keys import ROLES
+
+if TYPE_CHECKING:
+    from service.config import Settings
+    from service.db import Database
+
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the service database.", no_args_is_help=True)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _database() -> tuple[Settings, Database]:
+    """Settings and a migrated database (commands may run before the service ever started)."""
+    from service.config import get_settings
+    from service.db import Database
+
+    settings = get_settings()
+    database = Database(settings.sqlalchemy_url)
+    database.upgrade()
+    return settings, database
+
+
+def _development_key(database: Database, data_dir: Path) -> str:
+    """The development admin key: reused while it stays valid, so restarts keep it working."""
+    from service.api_keys import create_api_key, find_active_key
+
+    key_file = data_dir / "dev-api-key"
+    with database.session() as session:
+        if key_file.is_file():
+            key = key_file.read_text().strip()
+            if find_active_key(session, key) is not None:
+                return key
+        _, key = create_api_key(session, "admin", "development")
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.touch(mode=0o600)
+    key_file.write_text(key + "\n")
+    return key
 
 
 def serve(
@@ -12,9 +60,17 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", envvar="ICCS_WORKERS")] = 1,
 ) -> None:
-    """Start the HTTP service."""
+    """Start the HTTP service (migrates the database first)."""
     import uvicorn
 
+    settings, database = _database()  # once, before the workers start
+    if settings.is_development:
+        key = _development_key(database, settings.data_dir)
+        _say(f"development mode; admin API key: {key}")
+        _say(f"  curl -H 'Authorization: Bearer {key}' http://{host}:{port}/v1/models/current")
+    database.dispose()
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _say("note: set PROMETHEUS_MULTIPROC_DIR so /metrics covers all workers")
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -25,5 +81,89 @@ def serve(
     )
 
 
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key.")] = "",
+) -> None:
+    """Create a key and print it, alone, on stdout (it is not shown again)."""
+    from service.api_keys import create_api_key
+
+    if role not in ROLES:
+        _say(f"error: unknown role {role!r}; one of {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    _, database = _database()
+    with database.session() as session:
+        row, key = create_api_key(session, role, name)
+        _say(f"created {row.role} key {row.prefix}… ({row.name})")
+    database.dispose()
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (prefix, role, name, created, revoked); never the keys themselves."""
+    from service.api_keys import list_keys
+
+    _, database = _database()
+    with database.session() as session:
+        for row in list_keys(session):
+            revoked = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+            print(f"{row.prefix}  {row.role:<9}  {row.name}  {row.created_at:%Y-%m-%d}  {revoked}")
+    database.dispose()
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix, as `iccs keys list` shows.")],
+) -> None:
+    """Revoke a key (running workers stop accepting it within ICCS_AUTH_CACHE_SECONDS)."""
+    from service.api_keys import revoke_keys
+
+    _, database = _database()
+    with database.session() as session:
+        count = revoke_keys(session, prefix)
+    database.dispose()
+    if not count:
+        _say(f"error: no active key with prefix {prefix!r}")
+        raise typer.Exit(1)
+    _say(f"revoked {count} key(s)")
+
+
+def purge(
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Keep this many days (default ICCS_RETENTION_DAYS).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only count what would be deleted.")] = False,
+) -> None:
+    """Delete stored classifications (case text included) older than the retention period."""
+    from service.retention import cutoff, expired_count, purge_classifications
+
+    settings, database = _database()
+    before = cutoff(days or settings.retention_days)
+    with database.session() as session:
+        if dry_run:
+            count = expired_count(session, before)
+        else:
+            count = purge_classifications(session, before)
+    database.dispose()
+    verb = "would delete" if dry_run else "deleted"
+    _say(f"{verb} {count} classification(s) created before {before:%Y-%m-%d %H:%M} UTC")
+    print(count)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (the service also does this when it starts)."""
+    from service.db.migrate import current_heads
+
+    _, database = _database()
+    _say(f"database at {', '.join(current_heads(database.engine))}")
+    database.dispose()
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("purge")(purge)
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(db_app, name="db")

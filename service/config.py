@@ -9,18 +9,69 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from iccs.paths import PROJECT_ROOT
+
+Environment = Literal["development", "test", "production"]
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ICCS_", env_file=".env", extra="ignore")
 
-    env: Literal["development", "test", "production"] = Field(
-        default="production", description="development relaxes the start-up checks."
+    env: Environment = Field(
+        default="production",
+        description="development relaxes the start-up checks (no API key needed to start).",
     )
     model_path: Path | None = Field(
         default=None, description="Bundle to serve; default: the champion under models/."
     )
     models_dir: Path | None = Field(default=None, description="Where bundles and CHAMPION live.")
     default_top_k: int = Field(default=3, ge=1, le=20)
+
+    # persistence
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var",
+        description="Folder for the embedded SQLite database and the development key.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file `<data_dir>/iccs.db`.",
+        examples=["postgresql+psycopg://iccs@db:5432/iccs"],
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Apply Alembic migrations when the app starts."
+    )
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Classifications (case text included) older than this are purged.",
+    )
+
+    # limits
+    max_text_chars: int = Field(default=10_000, ge=1, description="Longest text accepted.")
+    max_items: int = Field(default=1_000, ge=1, description="Most texts in one request.")
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Largest request body accepted."
+    )
+    rate_limit_per_minute: int = Field(
+        default=1_200, ge=0, description="Requests per API key per minute (0 = no limit)."
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, description="Requests a key may send at once before the rate applies."
+    )
+    auth_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a verified key is trusted without asking the database again; "
+        "also the longest a revoked key keeps working.",
+    )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'iccs.db'}"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
 
 
 @lru_cache

@@ -1,0 +1,116 @@
+"""Request dependencies: settings, database session, the served model and role checks.
+
+Use the `Annotated` aliases in route signatures, e.g.
+`def route(session: SessionDep, model: ClassifierDep, caller: SubmitterDep)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from service.api.errors import APIError
+from service.api_keys import ROLE_RANK, Principal
+from service.auth import Authenticator
+from service.config import Settings
+from service.db import Database
+from service.metrics import ServiceMetrics
+from service.model_holder import ModelHolder, ServedModel
+from service.rate_limit import RateLimiter
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `iccs keys create`.")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request; routes commit what they write."""
+    with get_database(request).sessionmaker() as session:
+        yield session
+
+
+def get_model_holder(request: Request) -> ModelHolder:
+    holder: ModelHolder = request.app.state.models
+    return holder
+
+
+def get_served_model(request: Request) -> ServedModel:
+    """The current model, taken once per request so a reload cannot change it mid-request."""
+    model = get_model_holder(request).current
+    if model is None:
+        raise APIError(503, "no model is loaded; see /readyz", code="model_unavailable")
+    return model
+
+
+def get_metrics(request: Request) -> ServiceMetrics:
+    metrics: ServiceMetrics = request.app.state.metrics
+    return metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ModelHolderDep = Annotated[ModelHolder, Depends(get_model_holder)]
+ClassifierDep = Annotated[ServedModel, Depends(get_served_model)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+
+
+def require_role(role: str) -> Callable[..., Principal]:
+    """Dependency: a valid bearer key whose role includes `role`, within its rate limit.
+
+    Roles are ordered submitter < analyst < admin; each includes the ones before it.
+    401 without a valid key, 403 with too small a role, 429 (Retry-After) over the rate.
+    """
+    if role not in ROLE_RANK:
+        raise ValueError(f"unknown role {role!r}")
+
+    def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise APIError(
+                401, "missing API key: send 'Authorization: Bearer KEY'", headers=challenge
+            )
+        authenticator: Authenticator = request.app.state.authenticator
+        principal = authenticator.authenticate(credentials.credentials)
+        if principal is None:
+            raise APIError(401, "invalid or revoked API key", headers=challenge)
+        if not principal.has_role(role):
+            raise APIError(
+                403,
+                f"this key's role '{principal.role}' may not do this; needs '{role}'",
+                details={"role": principal.role, "required": role},
+            )
+        limiter: RateLimiter = request.app.state.rate_limiter
+        wait = limiter.acquire(principal.key_id)
+        if wait > 0:
+            raise APIError(
+                429,
+                "rate limit exceeded for this key",
+                details={"retry_after_seconds": round(wait, 3)},
+                headers={"Retry-After": limiter.retry_after_header(wait)},
+            )
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"require_{role}"
+    return dependency
+
+
+SubmitterDep = Annotated[Principal, Depends(require_role("submitter"))]
+AnalystDep = Annotated[Principal, Depends(require_role("analyst"))]
+AdminDep = Annotated[Principal, Depends(require_role("admin"))]

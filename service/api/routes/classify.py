@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.api.deps import ClassifierDep, MetricsDep, SessionDep, SettingsDep, SubmitterDep
+from service.api.errors import ERROR_RESPONSES, APIError
+from service.api.schemas.classify import (
+    BatchClassificationOut,
+    ClassificationOut,
+    ClassifyRequest,
+)
+from service.classification import ClassificationResult, TextToClassify, classify_texts, store
+from service.config import Settings
+
+router = APIRouter(prefix="/v1", tags=["classify"])
+
+
+def _texts(request: ClassifyRequest, settings: Settings) -> list[TextToClassify]:
+    """The texts to classify, refused with 413 over the items or text-length limits."""
+    if request.items is None:
+        assert request.text is not None
+        items = [TextToClassify(request.text, request.case_id, request.language)]
+    else:
+        if len(request.items) > settings.max_items:
+            raise APIError(
+                413,
+                f"too many items: at most {settings.max_items} per request",
+                code="too_many_items",
+                details={"max_items": settings.max_items, "items": len(request.items)},
+            )
+        items = [
+            TextToClassify(i.text, i.case_id, i.language or request.language, i.id)
+            for i in request.items
+        ]
+    too_long = [n for n, item in enumerate(items) if len(item.text) > settings.max_text_chars]
+    if too_long:
+        raise APIError(
+            413,
+            f"text longer than {settings.max_text_chars} characters",
+            code="text_too_long",
+            details={"max_chars": settings.max_text_chars, "item_indexes": too_long[:100]},
+        )
+    return items
+
+
+def _out(result: ClassificationResult) -> ClassificationOut:
+    return ClassificationOut.model_validate(
+        {
+            "classification_id": result.classification_id,
+            "id": result.item_id,
+            "case_id": result.case_id,
+            "suggestions": result.suggestions,
+            "needs_review": result.needs_review,
+            "backed_off": result.backed_off,
+            "model_version": result.model_version,
+            "taxonomy_version": result.taxonomy_version,
+        }
+    )
+
+
+@router.post(
+    "/classify",
+    response_model=ClassificationOut | BatchClassificationOut,
+    responses=ERROR_RESPONSES,
+)
+def classify(
+    request: ClassifyRequest,
+    caller: SubmitterDep,
+    model: ClassifierDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+) -> ClassificationOut | BatchClassificationOut:
+    """Ranked ICCS suggestions for one text or a list; every result is stored for review."""
+    items = _texts(request, settings)
+    results, rows = classify_texts(
+        model, items, request.top_k or settings.default_top_k, api_key_id=caller.key_id
+    )
+    store(session, rows)
+    metrics.observe_classifications(
+        (r.suggestions[0]["code"], r.suggestions[0]["confidence"], r.needs_review) for r in results
+    )
+    outs = [_out(r) for r in results]
+    if request.items is None:
+        return outs[0]
+    return BatchClassificationOut(
+        results=outs, model_version=model.version, taxonomy_version=model.taxonomy_version
+    )

@@ -1,0 +1,1 @@
+"""Public request and response models, one module per resource."""

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import uuid
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("text is empty")
+    return text
+
+
+class ClassifyItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(
+        min_length=1, max_length=200, description="Your id for this text.", examples=["r-17"]
+    )
+    text: str = Field(description="Offence text.", examples=["theft of a pedal cycle"])
+    case_id: str | None = Field(
+        default=None, max_length=200, description="Case reference kept with the result."
+    )
+    language: str | None = Field(
+        default=None, pattern=LANGUAGE_PATTERN, description="ISO 639-1 code.", examples=["en"]
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, text: str) -> str:
+        return _not_blank(text)
+
+
+class ClassifyRequest(BaseModel):
+    """One text (`text`) or a list (`items`), never both."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"text": "Robo con violencia de un teléfono celular", "top_k": 3},
+                {"items": [{"id": "1", "text": "drink driving"}, {"id": "2", "text": "hurto"}]},
+            ]
+        },
+    )
+
+    text: str | None = Field(
+        default=None,
+        description="The offence text (charge title, statute title or short narrative).",
+        examples=["suspect broke the shed lock and took a bicycle"],
+    )
+    items: list[ClassifyItem] | None = Field(
+        default=None, description="Several texts, each with your id (up to the items limit)."
+    )
+    top_k: int | None = Field(
+        default=None, ge=1, le=20, description="Suggestions per text (default 3).", examples=[3]
+    )
+    case_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Case reference kept with the result (single text).",
+        examples=["2025/000123"],
+    )
+    language: str | None = Field(
+        default=None,
+        pattern=LANGUAGE_PATTERN,
+        description="Language of the text(s); 'es' also returns Spanish titles.",
+        examples=["en"],
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, text: str | None) -> str | None:
+        return None if text is None else _not_blank(text)
+
+    @model_validator(mode="after")
+    def _one_of_text_or_items(self) -> Self:
+        if (self.text is None) == (self.items is None):
+            raise ValueError("send either 'text' or 'items', not both or neither")
+        if self.items is not None and not self.items:
+            raise ValueError("'items' is empty")
+        return self
+
+
+class PathStep(BaseModel):
+    code: str = Field(description="ICCS code.", examples=["05"])
+    title: str = Field(description="Its title.", examples=["Acts against property only"])
+
+
+class SuggestionOut(BaseModel):
+    code: str = Field(
+        description="ICCS code, or NONE for no criminal offence.", examples=["050229"]
+    )
+    title: str = Field(
+        description="Title of the code.", examples=["Theft of other personal property"]
+    )
+    level: str = Field(description="section, division, group, class or none.", examples=["class"])
+    path: list[PathStep] = Field(description="From the section down to this code.")
+    confidence: float = Field(description="Calibrated probability, 0-1.", examples=[0.91])
+
+
+class ClassificationOut(BaseModel):
+    classification_id: uuid.UUID = Field(description="Id of the stored result (for review).")
+    id: str | None = Field(default=None, description="Your item id (list requests only).")
+    case_id: str | None = Field(default=None, description="The case reference you sent.")
+    suggestions: list[SuggestionOut] = Field(description="Best first; the first is the decision.")
+    needs_review: bool = Field(description="True when a person should confirm the code.")
+    backed_off: bool = Field(description="The first suggestion is a broader code than a class.")
+    model_version: str = Field(examples=["iccs-classifier:20251126-101500"])
+    taxonomy_version: str = Field(examples=["ICCS-1.0-2015"])
+
+
+class BatchClassificationOut(BaseModel):
+    results: list[ClassificationOut] = Field(description="One per item, in request order.")
+    model_version: str = Field(examples=["iccs-classifier:20251126-101500"])
+    taxonomy_version: str = Field(examples=["ICCS-1.0-2015"])

@@ -1,0 +1,93 @@
+"""API keys: generation, hashing, storage and the role order.
+
+Keys are 256-bit random tokens, so a plain SHA-256 is a safe way to store them (nothing to
+brute-force, unlike passwords) and lets a request be checked with one indexed lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from service.db.base import utcnow
+from service.db.models import ApiKey
+
+Role = Literal["submitter", "analyst", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+# Each role includes the ones before it: an analyst may classify, an admin may do everything.
+ROLE_RANK: dict[str, int] = {role: rank for rank, role in enumerate(ROLES)}
+KEY_PREFIX = "iccs_"
+_SHOWN_CHARS = 12  # "iccs_" + 7 random characters: enough to tell keys apart in a listing
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: which key, under which name and role."""
+
+    key_id: int
+    name: str
+    role: str
+    prefix: str
+
+    def has_role(self, required: str) -> bool:
+        return ROLE_RANK.get(self.role, -1) >= ROLE_RANK[required]
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(session: Session, role: str, name: str = "") -> tuple[ApiKey, str]:
+    """Store a new key; returns the row and the plaintext key (shown once, never stored)."""
+    if role not in ROLE_RANK:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    key = generate_key()
+    row = ApiKey(
+        name=name or role,
+        role=role,
+        prefix=key[:_SHOWN_CHARS],
+        key_hash=hash_key(key),
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def find_active_key(session: Session, key: str) -> Principal | None:
+    row = session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+    )
+    if row is None:
+        return None
+    return Principal(key_id=row.id, name=row.name, role=row.role, prefix=row.prefix)
+
+
+def count_active_keys(session: Session) -> int:
+    return int(
+        session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None)))
+        or 0
+    )
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_keys(session: Session, prefix: str) -> int:
+    """Revoke the active keys whose shown prefix is `prefix`; returns how many."""
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

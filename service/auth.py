@@ -1,0 +1,46 @@
+"""Checking bearer keys, with a short in-process cache so most requests skip the database."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from service.api_keys import Principal, find_active_key, hash_key
+
+
+class Authenticator:
+    """Resolves a presented key to its `Principal`; remembers hits for `ttl` seconds.
+
+    Misses are never cached, so a freshly created key works at once; a revoked key keeps
+    working until its cache entry expires (at most `ttl` seconds).
+    """
+
+    def __init__(self, session_factory: Callable[[], Session], ttl: float) -> None:
+        self._session_factory = session_factory
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, key: str) -> Principal | None:
+        digest = hash_key(key)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with self._session_factory() as session:
+            principal = find_active_key(session, key)
+        with self._lock:
+            if principal is None:
+                self._cache.pop(digest, None)
+            elif self._ttl > 0:
+                if len(self._cache) > 10_000:  # keys are few; this only bounds abuse
+                    self._cache.clear()
+                self._cache[digest] = (now + self._ttl, principal)
+        return principal
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()

@@ -1,0 +1,132 @@
+"""Classify texts with the served model and keep each result for review.
+
+Identical texts in one request are classified once. Each stored row carries the model and
+taxonomy versions, so the statistical office can tell which model said what.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from iccs.classifier import Prediction
+from iccs.hierarchy import NONE_CODE
+from iccs.taxonomy import Language, load_taxonomy
+from service.db.base import utcnow
+from service.db.models import Classification
+from service.model_holder import ServedModel
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@dataclass(frozen=True)
+class TextToClassify:
+    text: str
+    case_id: str | None = None
+    language: str | None = None
+    item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ClassificationResult:
+    classification_id: uuid.UUID
+    item_id: str | None
+    case_id: str | None
+    suggestions: list[dict[str, Any]]
+    needs_review: bool
+    backed_off: bool
+    model_version: str
+    taxonomy_version: str
+
+
+def guess_language(text: str, given: str | None) -> str | None:
+    """What the client said, else 'ko' for Hangul; other languages are left unknown."""
+    if given:
+        return given
+    return "ko" if _HANGUL.search(text) else None
+
+
+@lru_cache(maxsize=8192)
+def _path(code: str, language: Language) -> tuple[tuple[str, str], ...]:
+    if code == NONE_CODE:
+        return ()
+    return tuple((c.code, c.title(language)) for c in load_taxonomy().path(code))
+
+
+def suggestion_dicts(prediction: Prediction, language: str | None) -> list[dict[str, Any]]:
+    lang: Language = "es" if language == "es" else "en"
+    out = []
+    for s in prediction.suggestions:
+        path = _path(s.code, lang)
+        out.append(
+            {
+                "code": s.code,
+                "title": path[-1][1] if path else s.title,
+                "level": s.level,
+                "path": [{"code": c, "title": t} for c, t in path],
+                "confidence": s.confidence,
+            }
+        )
+    return out
+
+
+def classify_texts(
+    model: ServedModel,
+    items: Sequence[TextToClassify],
+    top_k: int,
+    *,
+    source: str = "api",
+    api_key_id: int | None = None,
+) -> tuple[list[ClassificationResult], list[Classification]]:
+    """Results in input order, and the rows to store for them (not yet added to a session)."""
+    distinct = list(dict.fromkeys(item.text for item in items))
+    predictions = dict(zip(distinct, model.classifier.suggest(distinct, top_k=top_k), strict=True))
+    now = utcnow()
+    results, rows = [], []
+    for item in items:
+        prediction = predictions[item.text]
+        language = guess_language(item.text, item.language)
+        suggestions = suggestion_dicts(prediction, language)
+        first = suggestions[0]
+        row_id = uuid.uuid4()
+        rows.append(
+            Classification(
+                id=row_id,
+                case_id=item.case_id,
+                text=item.text,
+                language=language,
+                suggestions=suggestions,
+                top_code=first["code"],
+                confidence=first["confidence"],
+                needs_review=prediction.needs_review,
+                model_version=model.version,
+                taxonomy_version=model.taxonomy_version,
+                source=source,
+                api_key_id=api_key_id,
+                created_at=now,
+            )
+        )
+        results.append(
+            ClassificationResult(
+                classification_id=row_id,
+                item_id=item.item_id,
+                case_id=item.case_id,
+                suggestions=suggestions,
+                needs_review=prediction.needs_review,
+                backed_off=prediction.backed_off,
+                model_version=model.version,
+                taxonomy_version=model.taxonomy_version,
+            )
+        )
+    return results, rows
+
+
+def store(session: Session, rows: Sequence[Classification]) -> None:
+    session.add_all(rows)
+    session.commit()

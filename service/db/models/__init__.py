@@ -1,0 +1,7 @@
+"""Every table of the service. Add a module per table family and import it here, so that
+Alembic (service/db/migrations/env.py) and `Base.metadata` see it."""
+
+from service.db.models.api_keys import ApiKey
+from service.db.models.classifications import Classification
+
+__all__ = ["ApiKey", "Classification"]

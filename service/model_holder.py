@@ -1,0 +1,92 @@
+"""The served model: loaded once at start-up, swapped atomically on reload.
+
+Requests take `holder.current` once and use that object to the end, so a reload never changes
+the model under a running request; the swap is one attribute assignment.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from iccs.bundle import BundleError, champion_path, load_bundle
+from iccs.classifier import ICCSClassifier
+from iccs.serving import model_version
+from iccs.taxonomy import TAXONOMY_VERSION
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    classifier: ICCSClassifier
+    metadata: dict[str, Any]
+    version: str
+    taxonomy_version: str
+    bundle: Path
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def load_served_model(bundle: Path) -> ServedModel:
+    """Load and warm up a bundle, so the first request does not pay for lazy set-up."""
+    started = time.perf_counter()
+    classifier, metadata = load_bundle(bundle)
+    classifier.suggest(["warm-up"], top_k=1)  # builds the hierarchy, loads the embedder
+    logger.info(
+        "loaded model %s from %s in %.2fs",
+        model_version(metadata),
+        bundle,
+        time.perf_counter() - started,
+    )
+    return ServedModel(
+        classifier=classifier,
+        metadata=metadata,
+        version=model_version(metadata),
+        taxonomy_version=str(metadata.get("taxonomy_version") or TAXONOMY_VERSION),
+        bundle=Path(bundle),
+    )
+
+
+class ModelHolder:
+    """Holds the current `ServedModel`; `reload` loads the champion and swaps it in."""
+
+    def __init__(self, model_path: Path | None = None, models_dir: Path | None = None) -> None:
+        self._model_path = model_path
+        self._models_dir = models_dir
+        self._current: ServedModel | None = None
+        self._reload_lock = threading.Lock()  # one load at a time; reads never wait
+        self.last_error: str | None = None
+
+    @property
+    def current(self) -> ServedModel | None:
+        return self._current
+
+    def bundle_to_serve(self) -> Path:
+        bundle = self._model_path or champion_path(self._models_dir)
+        if bundle is None:
+            raise BundleError("no champion model: train one with `iccs train` (or `make model`)")
+        return bundle
+
+    def reload(self) -> ServedModel:
+        """Load the bundle to serve (the champion unless pinned) and make it current."""
+        with self._reload_lock:
+            try:
+                model = load_served_model(self.bundle_to_serve())
+            except Exception as exc:  # keep serving the old model whatever went wrong
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                raise
+            self._current = model
+            self.last_error = None
+            return model
+
+    def load_at_start(self) -> None:
+        """Like reload, but a failure leaves the service up and not ready (see /readyz)."""
+        try:
+            self.reload()
+        except Exception:
+            logger.error("no model loaded: %s", self.last_error)

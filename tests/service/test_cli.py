@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from service import cli as service_cli
+from service.api_keys import find_active_key
+from service.classification import TextToClassify, classify_texts
+from service.config import get_settings
+from service.db import Database
+from service.db.base import utcnow
+from service.db.models import Classification
+from service.model_holder import load_served_model
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
+    monkeypatch.setenv("ICCS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ICCS_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    app = typer.Typer()
+    service_cli.register(app)
+    yield app
+    get_settings.cache_clear()
+
+
+def database(tmp_path: Path) -> Database:
+    return Database(f"sqlite:///{tmp_path / 'iccs.db'}")
+
+
+def test_keys_create_prints_the_key_alone_on_stdout(cli: typer.Typer, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["keys", "create", "--role", "analyst", "--name", "coding team"])
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip()
+    assert result.stdout == key + "\n" and key.startswith("iccs_") and len(key) > 40
+    assert "created analyst key" in result.stderr
+    with database(tmp_path).session() as session:
+        principal = find_active_key(session, key)
+    assert principal is not None
+    assert (principal.role, principal.name) == ("analyst", "coding team")
+
+
+def test_keys_create_refuses_an_unknown_role(cli: typer.Typer) -> None:
+    result = runner.invoke(cli, ["keys", "create", "--role", "superuser"])
+    assert result.exit_code == 2 and "unknown role" in result.stderr
+    assert result.stdout == ""
+
+
+def test_keys_list_and_revoke(cli: typer.Typer, tmp_path: Path) -> None:
+    key = runner.invoke(cli, ["keys", "create", "--role", "admin"]).stdout.strip()
+    listing = runner.invoke(cli, ["keys", "list"]).stdout
+    assert key[:12] in listing and "admin" in listing and "active" in listing
+    assert key not in listing
+    assert runner.invoke(cli, ["keys", "revoke", key[:12]]).exit_code == 0
+    assert "revoked" in runner.invoke(cli, ["keys", "list"]).stdout
+    with database(tmp_path).session() as session:
+        assert find_active_key(session, key) is None
+    assert runner.invoke(cli, ["keys", "revoke", key[:12]]).exit_code == 1
+
+
+def test_db_upgrade(cli: typer.Typer, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0 and "0001_core" in result.stderr
+    assert (tmp_path / "iccs.db").is_file()
+
+
+def test_purge_deletes_only_expired_classifications(
+    cli: typer.Typer, tmp_path: Path, tiny_bundle: Path
+) -> None:
+    db = database(tmp_path)
+    db.upgrade()
+    model = load_served_model(tiny_bundle)
+    _, rows = classify_texts(
+        model, [TextToClassify("drink driving"), TextToClassify("common assault")], 3
+    )
+    rows[0].created_at = utcnow() - timedelta(days=91)
+    rows[1].created_at = utcnow() - timedelta(days=89)
+    with db.session() as session:
+        session.add_all(rows)
+    dry = runner.invoke(cli, ["purge", "--dry-run"])
+    assert dry.exit_code == 0 and dry.stdout.strip() == "1" and "would delete 1" in dry.stderr
+    result = runner.invoke(cli, ["purge"])
+    assert result.exit_code == 0 and result.stdout.strip() == "1"
+    with db.session() as session:
+        left = session.scalars(select(Classification.text)).all()
+    assert left == ["common assault"]
+    assert runner.invoke(cli, ["purge", "--days", "30"]).stdout.strip() == "1"
+
+
+def test_development_key_is_created_once_and_reused(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    db.upgrade()
+    key = service_cli._development_key(db, tmp_path)
+    assert service_cli._development_key(db, tmp_path) == key
+    assert (tmp_path / "dev-api-key").stat().st_mode & 0o077 == 0
+    with db.session() as session:
+        principal = find_active_key(session, key)
+    assert principal is not None and principal.role == "admin"
+
+
+def test_iccs_command_registers_the_service_commands() -> None:
+    from iccs.cli import _register_plugins, app
+
+    _register_plugins()
+    result = runner.invoke(app, ["--help"])
+    for command in ("serve", "keys", "purge", "db"):
+        assert command in result.stdout

@@ -1,12 +1,13 @@
 """A model bundle: one self-contained folder, `models/<name>/<version>/`.
 
     config.json     classifier config, classes, fitted blend and temperature, metadata
-    lexical.joblib  the TF-IDF vectorisers and the lexical linear model
+    vectorizers.joblib  the fitted TF-IDF vectorisers (vocabulary and idf)
+    lexical.npz     the lexical expert's weights (sparse after pruning)
     semantic.npz    the embedding head's weights (the embedder itself is named in config.json)
     metrics.json    evaluation figures written by training
     MODEL_CARD.md   the generated model card
 
-Bundles contain pickled scikit-learn objects: load only bundles you or your registry produced.
+The vectorisers are pickled scikit-learn objects: load only bundles you or your registry produced.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from iccs.classifier import ClassifierConfig, ICCSClassifier
+from iccs.linear import LinearHead
 from iccs.paths import models_dir
 
 BUNDLE_FORMAT = 1
@@ -44,18 +44,16 @@ def save_bundle(
         "temperature": model.temperature,
         "metadata": metadata or {},
     }
+    if model.lexical is None:
+        raise BundleError("cannot save an unfitted model")
     joblib.dump(
-        {"word": model.word_vectorizer, "char": model.char_vectorizer, "model": model.lexical},
-        directory / "lexical.joblib",
+        {"word": model.word_vectorizer, "char": model.char_vectorizer},
+        directory / "vectorizers.joblib",
         compress=3,
     )
+    model.lexical.save(directory / "lexical.npz")
     if model.semantic is not None:
-        np.savez_compressed(
-            directory / "semantic.npz",
-            coef=model.semantic.coef_.astype(np.float32),
-            intercept=model.semantic.intercept_.astype(np.float32),
-            classes=model.semantic.classes_,
-        )
+        model.semantic.save(directory / "semantic.npz")
     (directory / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
     return directory
 
@@ -78,16 +76,12 @@ def load_bundle(directory: Path) -> tuple[ICCSClassifier, dict[str, Any]]:
     model.classes_ = list(config["classes"])
     model.blend_weight = float(config["blend_weight"])
     model.temperature = float(config["temperature"])
-    lexical = joblib.load(directory / "lexical.joblib")
-    model.word_vectorizer, model.char_vectorizer = lexical["word"], lexical["char"]
-    model.lexical = lexical["model"]
+    vectorizers = joblib.load(directory / "vectorizers.joblib")
+    model.word_vectorizer, model.char_vectorizer = vectorizers["word"], vectorizers["char"]
+    model.lexical = LinearHead.load(directory / "lexical.npz")
     semantic_path = directory / "semantic.npz"
     if model.config.embedder and semantic_path.is_file():
-        weights = np.load(semantic_path, allow_pickle=False)
-        head = LogisticRegression()
-        head.coef_, head.intercept_ = weights["coef"], weights["intercept"]
-        head.classes_ = weights["classes"]
-        model.semantic = head
+        model.semantic = LinearHead.load(semantic_path)
     elif model.config.embedder:
         raise BundleError(f"{directory} names embedder {model.config.embedder} but has no head")
     metadata = dict(config.get("metadata", {}))

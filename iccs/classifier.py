@@ -17,9 +17,11 @@ from scipy import sparse
 from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
 
 from iccs.embedders import load_embedder
 from iccs.hierarchy import NONE_CODE, NONE_TITLE, Decision, Hierarchy
+from iccs.linear import LinearHead
 from iccs.taxonomy import Taxonomy, load_taxonomy
 from iccs.text import normalize
 
@@ -31,14 +33,16 @@ class ClassifierConfig:
     """Everything that defines a model; saved in the bundle so training can be repeated."""
 
     embedder: str | None = "use-multilingual"
+    lexical_model: str = "svm"  # "svm" (LinearSVC margins) or "logreg"
     word_ngram_max: int = 2
     char_ngram_min: int = 2
     char_ngram_max: int = 5
     max_word_features: int = 60_000
     max_char_features: int = 120_000
-    lexical_c: float = 20.0
+    lexical_c: float = 0.5
     semantic_c: float = 20.0
     max_iter: int = 300
+    prune_below: float = 1e-3  # lexical weights smaller than this are dropped from the bundle
     backoff_threshold: float = 0.5
     review_threshold: float = 0.8
     seed: int = 13
@@ -48,6 +52,8 @@ class ClassifierConfig:
     def __post_init__(self) -> None:
         if not 0.5 <= self.backoff_threshold < 1.0:
             raise ValueError("backoff_threshold must be in [0.5, 1): it keeps the walk unique")
+        if self.lexical_model not in {"svm", "logreg"}:
+            raise ValueError(f"unknown lexical_model {self.lexical_model!r}")
 
 
 @dataclass(frozen=True)
@@ -66,10 +72,6 @@ class Prediction:
     path: list[str] = field(default_factory=list)
 
 
-def _log(p: np.ndarray) -> np.ndarray:
-    return np.log(np.clip(p, 1e-12, 1.0))
-
-
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -84,8 +86,8 @@ class ICCSClassifier:
         self.classes_: list[str] = []
         self.word_vectorizer: TfidfVectorizer | None = None
         self.char_vectorizer: TfidfVectorizer | None = None
-        self.lexical: LogisticRegression | None = None
-        self.semantic: LogisticRegression | None = None
+        self.lexical: LinearHead | None = None
+        self.semantic: LinearHead | None = None
         self.blend_weight = 1.0
         self.temperature = 1.0
         self._hierarchy: Hierarchy | None = None
@@ -130,15 +132,20 @@ class ICCSClassifier:
             ]
         ).tocsr()
         logger.info("fitting lexical expert on %d texts, %d features", *x_lex.shape)
-        self.lexical = LogisticRegression(
-            C=cfg.lexical_c, max_iter=cfg.max_iter, random_state=cfg.seed
-        ).fit(x_lex, y, sample_weight=sample_weight)
+        self.lexical = LinearHead.from_estimator(
+            self._lexical_estimator().fit(x_lex, y, sample_weight=sample_weight),
+            kind="margin" if cfg.lexical_model == "svm" else "softmax",
+            prune_below=cfg.prune_below,
+        )
         if cfg.embedder:
             x_sem = self._embed(texts)
             logger.info("fitting semantic expert on %s embeddings", cfg.embedder)
-            self.semantic = LogisticRegression(
+            estimator = LogisticRegression(
                 C=cfg.semantic_c, max_iter=cfg.max_iter, random_state=cfg.seed
-            ).fit(x_sem, y, sample_weight=sample_weight)
+            )
+            self.semantic = LinearHead.from_estimator(
+                estimator.fit(x_sem, y, sample_weight=sample_weight), kind="softmax"
+            )
         self._hierarchy = None
         self.blend_weight = (
             cfg.blend_weight
@@ -149,6 +156,12 @@ class ICCSClassifier:
         if dev_texts is not None and dev_codes is not None and len(dev_texts):
             self.calibrate(dev_texts, dev_codes)
         return self
+
+    def _lexical_estimator(self) -> LinearSVC | LogisticRegression:
+        cfg = self.config
+        if cfg.lexical_model == "svm":
+            return LinearSVC(C=cfg.lexical_c, random_state=cfg.seed, max_iter=2000)
+        return LogisticRegression(C=cfg.lexical_c, max_iter=cfg.max_iter, random_state=cfg.seed)
 
     def calibrate(self, texts: Sequence[str], codes: Sequence[str]) -> None:
         """Fit the blend weight and the temperature on held-out texts by log-likelihood."""
@@ -200,10 +213,8 @@ class ICCSClassifier:
         x_lex = sparse.hstack(
             [self.word_vectorizer.transform(normalized), self.char_vectorizer.transform(normalized)]
         ).tocsr()
-        lex = _log(self.lexical.predict_proba(x_lex))
-        sem = (
-            None if self.semantic is None else _log(self.semantic.predict_proba(self._embed(texts)))
-        )
+        lex = self.lexical.log_scores(x_lex)
+        sem = None if self.semantic is None else self.semantic.log_scores(self._embed(texts))
         return lex, sem
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

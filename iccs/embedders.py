@@ -117,3 +117,33 @@ def load_embedder(name: str) -> Embedder:
             logger.info("loading embedder %s", name)
             _cache[name] = factory() if factory else SentenceTransformerEmbedder(name)
         return _cache[name]
+
+
+class DiskCachedEmbedder:
+    """Wraps an embedder with a text -> vector cache on disk, for repeated experiments."""
+
+    def __init__(self, inner: Embedder, path: os.PathLike[str] | str) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._path = str(path)
+        self._vectors: dict[str, np.ndarray] = {}
+        if os.path.exists(self._path):
+            with np.load(self._path, allow_pickle=False) as stored:
+                self._vectors = dict(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, self._inner.encode(missing), strict=True))
+            keys = list(self._vectors)
+            np.savez(
+                self._path, texts=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys])
+            )
+        return np.stack([self._vectors[t] for t in texts]) if texts else self._inner.encode([])
+
+
+def cache_embedder_on_disk(name: str, path: os.PathLike[str] | str) -> None:
+    """Make later `load_embedder(name)` calls in this process use a disk cache."""
+    inner = load_embedder(name)
+    with _cache_lock:
+        _cache[name] = DiskCachedEmbedder(inner, path)

@@ -45,6 +45,9 @@ def score(
         ranked=[[s.code for s in p.suggestions] for p in predictions],
         confidence=np.array([p.suggestions[0].confidence for p in predictions]),
         level_argmax=level_argmax,
+        eligible=np.array(
+            [not p.backed_off and p.suggestions[0].code != NONE_CODE for p in predictions]
+        ),
     )
 
 
@@ -73,15 +76,15 @@ def write_plots(records: ScoredRecords, out_dir: Path, title: str) -> list[Path]
     import matplotlib.pyplot as plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    correct = records.correct
+    right, correct = records.right, records.correct
     paths = []
     fig, ax = plt.subplots(figsize=(5, 5))
-    table = reliability_table(records.confidence, correct)
+    table = reliability_table(records.confidence, right)
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     ax.plot([t[0] for t in table], [t[1] for t in table], "o-", label="model")
     ax.set(
         xlabel="confidence of first suggestion",
-        ylabel="share exactly right",
+        ylabel="share right (gold is the code or below it)",
         title=f"Reliability: {title}",
         xlim=(0, 1),
         ylim=(0, 1),
@@ -91,7 +94,11 @@ def write_plots(records: ScoredRecords, out_dir: Path, title: str) -> list[Path]
     fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6, 4))
-    _, coverage, precision = precision_coverage_curve(records.confidence, correct)
+    eligible = records.eligible
+    _, coverage, precision = precision_coverage_curve(
+        records.confidence[eligible], correct[eligible]
+    )
+    coverage = coverage * eligible.mean()  # as a share of all records
     ax.plot(coverage, precision)
     for target in TARGET_PRECISIONS:
         ax.axhline(target, ls=":", color="grey")
@@ -99,7 +106,7 @@ def write_plots(records: ScoredRecords, out_dir: Path, title: str) -> list[Path]
         xlabel="coverage (share auto-coded)",
         ylabel="precision (exact)",
         title=f"Coverage vs precision: {title}",
-        ylim=(min(0.5, float(precision.min())), 1.0),
+        ylim=(min(0.5, float(precision.min()) if len(precision) else 0.5), 1.0),
     )
     paths.append(out_dir / "coverage_precision.png")
     fig.savefig(paths[-1], dpi=110, bbox_inches="tight")

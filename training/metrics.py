@@ -4,8 +4,11 @@ Definitions (also in the model card):
 - exact@k: the gold code is among the first k suggestions (the first is the back-off decision).
 - level accuracy: the most probable node at that level equals the gold code's ancestor at that
   level, over the records whose gold code is at least that deep.
-- ECE: 15 equal-width bins of the first suggestion's confidence against exact correctness.
-- autocoding rate at precision p: the largest share of records, taken in order of confidence,
+- a suggestion is *right* when the gold code is that code or lies below it (a backed-off `0201`
+  is right for gold `020111`); its confidence estimates exactly this.
+- ECE: 15 equal-width bins of the first suggestion's confidence against being right.
+- autocoding rate at precision p: records that would be coded without review (not backed off,
+  not NONE) are admitted in order of confidence; the rate is the largest share of all records
   whose exact precision is at least p; the threshold is the lowest confidence admitted.
 """
 
@@ -29,6 +32,7 @@ class ScoredRecords:
     ranked: list[list[str]]
     confidence: np.ndarray
     level_argmax: dict[str, list[str | None]]
+    eligible: np.ndarray  # first suggestion may be auto-coded: not backed off, not NONE
 
     @property
     def first(self) -> list[str]:
@@ -38,6 +42,15 @@ class ScoredRecords:
     def correct(self) -> np.ndarray:
         return np.array([g == p for g, p in zip(self.gold, self.first, strict=True)])
 
+    @property
+    def right(self) -> np.ndarray:
+        return np.array(
+            [
+                g == p or (p != "NONE" and g.startswith(p))
+                for g, p in zip(self.gold, self.first, strict=True)
+            ]
+        )
+
     def subset(self, mask: np.ndarray) -> ScoredRecords:
         idx = np.flatnonzero(mask)
         return ScoredRecords(
@@ -45,6 +58,7 @@ class ScoredRecords:
             ranked=[self.ranked[i] for i in idx],
             confidence=self.confidence[idx],
             level_argmax={k: [v[i] for i in idx] for k, v in self.level_argmax.items()},
+            eligible=self.eligible[idx],
         )
 
 
@@ -99,8 +113,8 @@ def precision_coverage_curve(
 def autocoding_threshold(confidence: np.ndarray, correct: np.ndarray, target: float) -> float:
     """Lowest confidence threshold whose admitted records reach `target` precision (1.01: none).
 
-    A threshold admits every record at its confidence, so only cuts at the end of a run of
-    equal confidences are candidates.
+    Pass only the records eligible for auto-coding. A threshold admits every record at its
+    confidence, so only cuts at the end of a run of equal confidences are candidates.
     """
     if len(confidence) == 0:
         return 1.01
@@ -133,7 +147,15 @@ def summarize(
                 zero_division=0,
             )
         ),
-        "ece": expected_calibration_error(records.confidence, correct),
+        "ece": expected_calibration_error(records.confidence, records.right),
+        "backed_off_share": float(
+            np.mean(
+                [
+                    not e and f != "NONE"
+                    for e, f in zip(records.eligible, records.first, strict=True)
+                ]
+            )
+        ),
         "mean_confidence": float(records.confidence.mean()),
     }
     for level, depth in LEVELS.items():
@@ -149,8 +171,11 @@ def summarize(
     for target in TARGET_PRECISIONS:
         threshold = (thresholds or {}).get(target)
         if threshold is None:
-            threshold = autocoding_threshold(records.confidence, correct, target)
-        admitted = records.confidence >= threshold
+            eligible = records.eligible
+            threshold = autocoding_threshold(
+                records.confidence[eligible], correct[eligible], target
+            )
+        admitted = records.eligible & (records.confidence >= threshold)
         autocoding[f"{target:.2f}"] = {
             "threshold": float(threshold),
             "rate": float(admitted.mean()),

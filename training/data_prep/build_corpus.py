@@ -145,6 +145,9 @@ def build(work: Path, out: Path = OUT) -> None:
             coder_of[r["item"]] = f"agent-coder-{n}"
     agreed = agreement(work, coder1, sample)
     final = {r["item"]: r["adjudicated"] for r in agreed["rows"]}
+    # Labels changed after adjudication, when a rule it settled applies to them too.
+    for r in read_csv(work / "relabels.csv"):
+        final[r["item"]] = r["iccs_code"].strip()
 
     rows: list[dict[str, str]] = []
     groups: dict[str, str] = {}

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from iccs.cli_classify import classify
 from iccs.taxonomy import CodeError, Language, load_taxonomy
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 taxonomy_app = typer.Typer(help="Browse the ICCS v1.0 taxonomy.", no_args_is_help=True)
 app.add_typer(taxonomy_app, name="taxonomy")
+app.command("classify")(classify)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -79,47 +80,6 @@ def taxonomy_search(
         raise fail(f"nothing matches {text!r}", code=1)
     for hit in hits:
         console.print(f"{hit.code:<7} {hit.title}  [dim]({hit.score:.2f})[/dim]", highlight=False)
-
-
-@app.command("classify")
-def classify(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV, TSV or JSONL file.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output JSONL file.")],
-    id_column: Annotated[str, typer.Option(help="Column holding the record id.")] = "id",
-    text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
-    top_k: Annotated[int, typer.Option(min=1, max=20, help="Suggestions per record.")] = 3,
-    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: champion).")] = None,
-) -> None:
-    """Classify every record of a file; one JSON object per input row, in input order."""
-    from iccs.bulk import InputError, classify_file
-    from iccs.bundle import BundleError
-    from iccs.serving import load_default_model, model_version
-
-    if not input_path.is_file():
-        raise fail(f"input file not found: {input_path}")
-    try:
-        classifier, metadata = load_default_model(model)
-    except BundleError as exc:
-        raise fail(str(exc)) from None
-    try:
-        summary = classify_file(
-            classifier,
-            model_version(metadata),
-            input_path,
-            output,
-            id_column=id_column,
-            text_column=text_column,
-            top_k=top_k,
-        )
-    except InputError as exc:
-        raise fail(f"{input_path}: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise fail(f"{input_path} is not UTF-8 text: {exc.reason}") from None
-    err_console.print(
-        f"classified {summary['rows']} rows ({summary['distinct_texts']} distinct texts) "
-        f"-> {output}",
-        highlight=False,
-    )
 
 
 def _register_plugins() -> None:

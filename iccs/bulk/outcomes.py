@@ -1,0 +1,119 @@
+"""One classification outcome per distinct text, pre-formatted for every output, and its cache.
+
+Backlogs repeat the same few thousand titles millions of times, so the cost that matters is per
+distinct text: each outcome is formatted once (JSON tail, CSV cells) and then only copied.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Protocol
+
+from iccs.classifier import Prediction
+from iccs.serving import prediction_record
+from iccs.text import normalize
+
+NO_SECTION = "NONE"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    codes: tuple[str, ...]
+    confidences: tuple[float, ...]
+    needs_review: bool
+    section: str  # ICCS section of the first suggestion, or NONE
+    json_tail: str  # the JSONL record after `{"id": ..., `
+    csv_cells: tuple[str, ...]  # iccs_code_i, confidence_i ..., needs_review, model_version
+    record: dict[str, Any]  # the public record without the id (see prediction_record)
+
+
+def make_outcome(prediction: Prediction, version: str, top_k: int) -> Outcome:
+    record = prediction_record(prediction, version)
+    codes = tuple(s.code for s in prediction.suggestions[:top_k])
+    confidences = tuple(float(s.confidence) for s in prediction.suggestions[:top_k])
+    cells: list[str] = []
+    for i in range(top_k):
+        cells += [codes[i], str(float(confidences[i]))] if i < len(codes) else ["", ""]
+    cells += ["true" if prediction.needs_review else "false", version]
+    section = codes[0][:2] if codes and codes[0] != NO_SECTION else NO_SECTION
+    return Outcome(
+        codes=codes,
+        confidences=confidences,
+        needs_review=prediction.needs_review,
+        section=section,
+        json_tail=json.dumps(record, ensure_ascii=False)[1:],
+        csv_cells=tuple(cells),
+        record=record,
+    )
+
+
+class Suggester(Protocol):
+    """What turns distinct texts into predictions: the in-process model or a Ray cluster."""
+
+    #: flush (classify, write, checkpoint) once this many rows are held or texts pending;
+    #: 1 means after every chunk.
+    window_rows: int
+    window_texts: int
+
+    def suggest(self, texts: Sequence[str], top_k: int) -> list[Prediction]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalSuggester:
+    """The model in this process, fed in batches (batch calls are far faster per text)."""
+
+    window_rows = 1
+    window_texts = 1
+
+    def __init__(self, model: Any, batch_size: int = 1024) -> None:
+        self.model, self.batch_size = model, batch_size
+
+    def suggest(self, texts: Sequence[str], top_k: int) -> list[Prediction]:
+        out: list[Prediction] = []
+        for start in range(0, len(texts), self.batch_size):
+            out += self.model.suggest(list(texts[start : start + self.batch_size]), top_k=top_k)
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def _trim(mapping: dict[str, Outcome], limit: int) -> None:
+    """Drop the oldest quarter when over the limit: memory stays bounded on all-distinct input."""
+    if len(mapping) > limit:
+        for key in list(islice(mapping, len(mapping) // 4)):
+            del mapping[key]
+
+
+class OutcomeCache:
+    """Raw text -> outcome (skips normalising repeats) over normalised text -> outcome."""
+
+    def __init__(self, max_texts: int = 200_000, max_keys: int = 100_000) -> None:
+        self.by_text: dict[str, Outcome] = {}
+        self.by_key: dict[str, Outcome] = {}
+        self.max_texts, self.max_keys = max_texts, max_keys
+
+    def lookup(self, text: str) -> Outcome | str:
+        """The cached outcome, or the normalised key to classify."""
+        outcome = self.by_text.get(text)
+        if outcome is not None:
+            return outcome
+        key = normalize(text)
+        outcome = self.by_key.get(key)
+        if outcome is None:
+            return key
+        self.by_text[text] = outcome
+        return outcome
+
+    def add(self, key: str, texts: Sequence[str], outcome: Outcome) -> None:
+        self.by_key[key] = outcome
+        for text in texts:
+            self.by_text[text] = outcome
+
+    def trim(self) -> None:
+        _trim(self.by_text, self.max_texts)
+        _trim(self.by_key, self.max_keys)

@@ -1,0 +1,240 @@
+"""The bulk run: read chunks, classify each distinct text once, write in order, checkpoint.
+
+Rows are held until every distinct text among them is classified (one chunk for the in-process
+model, a larger window for Ray, see `Suggester.window_rows`), then written in input order. After
+a write the output and reject files are flushed and, at most every `checkpoint_seconds`, their
+sizes and the rows done are recorded; a resumed run cuts the files back to the recorded sizes
+and skips the rows done, so every input row ends up in the output exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from iccs.bulk.checkpoint import (
+    Checkpoint,
+    CheckpointStore,
+    FileCheckpointStore,
+    ReviewRow,
+    checkpoint_path,
+)
+from iccs.bulk.formats import DEFAULT_MAX_TEXT_LENGTH, Chunk, InputReader, detect_format
+from iccs.bulk.outcomes import Outcome, OutcomeCache, Suggester, make_outcome
+from iccs.bulk.progress import ProgressReporter
+from iccs.bulk.summary import Summary
+from iccs.bulk.writers import OutputWriter, RejectWriter, ResumeError, partial_path
+
+logger = logging.getLogger(__name__)
+
+
+class Cancelled(RuntimeError):
+    """The run stopped because `should_stop` said so; its checkpoint is saved."""
+
+
+@dataclass
+class BulkJob:
+    input: Path
+    output: Path
+    model_version: str
+    id_column: str = "id"
+    text_column: str = "text"
+    top_k: int = 3
+    input_format: str | None = None
+    output_format: str | None = None
+    rejects: Path | None = None  # default: <output>.rejects.csv beside the output
+    chunk_size: int = 8192
+    max_text_length: int = DEFAULT_MAX_TEXT_LENGTH
+    checkpoint_seconds: float = 2.0
+    resume: bool = False
+    extra_fingerprint: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rejects_path(self) -> Path:
+        return self.rejects or self.output.with_name(self.output.name + ".rejects.csv")
+
+    def fingerprint(self) -> dict[str, Any]:
+        stat = self.input.stat()
+        return {
+            "input": str(self.input.resolve()),
+            "input_size": stat.st_size,
+            "input_mtime_ns": stat.st_mtime_ns,
+            "input_format": detect_format(self.input, self.input_format),
+            "output_format": detect_format(self.output, self.output_format),
+            "id_column": self.id_column,
+            "text_column": self.text_column,
+            "top_k": self.top_k,
+            "max_text_length": self.max_text_length,
+            "model_version": self.model_version,
+            **self.extra_fingerprint,
+        }
+
+
+def _resume_point(job: BulkJob, store: CheckpointStore) -> Checkpoint | None:
+    if not job.resume:
+        store.clear()
+        return None
+    checkpoint = store.load()
+    if checkpoint is None:
+        logger.info("no checkpoint found; starting from the first row")
+        return None
+    expected = job.fingerprint()
+    changed = sorted(k for k in expected if checkpoint.fingerprint.get(k) != expected[k])
+    if changed:
+        raise ResumeError(
+            f"cannot resume: {', '.join(changed)} changed since the interrupted run "
+            "(run without --resume to start over)"
+        )
+    return checkpoint
+
+
+class _Window:
+    """Chunks held until their distinct new texts are classified."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[Chunk, list[Outcome | None]]] = []
+        self.pending: dict[str, list[tuple[int, int]]] = {}  # key -> (chunk, position)
+        self.rows = 0
+
+    def add(self, chunk: Chunk, cache: OutcomeCache) -> None:
+        index = len(self.chunks)
+        outcomes: list[Outcome | None] = [None] * len(chunk)
+        rejects, pending, lookup = chunk.rejects, self.pending, cache.lookup
+        for position, text in enumerate(chunk.texts):
+            if position in rejects:
+                continue
+            found = lookup(text)
+            if isinstance(found, str):
+                pending.setdefault(found, []).append((index, position))
+            else:
+                outcomes[position] = found
+        self.chunks.append((chunk, outcomes))
+        self.rows += len(chunk)
+
+    def resolve(self, suggester: Suggester, cache: OutcomeCache, job: BulkJob) -> int:
+        """Classify the pending texts (the first raw text of each key); returns how many."""
+        if not self.pending:
+            return 0
+        keys = list(self.pending)
+        first = [self.pending[k][0] for k in keys]
+        texts = [self.chunks[c][0].texts[p] for c, p in first]
+        predictions = suggester.suggest(texts, job.top_k)
+        for key, prediction in zip(keys, predictions, strict=True):
+            outcome = make_outcome(prediction, job.model_version, job.top_k)
+            places = self.pending[key]
+            for c, p in places:
+                self.chunks[c][1][p] = outcome
+            cache.add(key, [self.chunks[c][0].texts[p] for c, p in places], outcome)
+        return len(keys)
+
+
+def _review_rows(chunk: Chunk, outcomes: list[Outcome | None]) -> list[ReviewRow]:
+    return [
+        ReviewRow(chunk.start + p + 1, chunk.ids[p], chunk.texts[p], o)
+        for p, o in enumerate(outcomes)
+        if o is not None and o.needs_review
+    ]
+
+
+def run_bulk(
+    job: BulkJob,
+    suggester: Suggester,
+    store: CheckpointStore | None = None,
+    progress: ProgressReporter | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Summary:
+    """Run (or resume) one bulk job to completion; raises Cancelled when stopped on request."""
+    store = store or FileCheckpointStore(checkpoint_path(job.output))
+    output_format = detect_format(job.output, job.output_format)
+    checkpoint = _resume_point(job, store)
+    summary = Summary.from_state(checkpoint.summary if checkpoint else {})
+    if checkpoint is not None and checkpoint.output and checkpoint.output.get("finished"):
+        if partial_path(job.output).exists():
+            partial_path(job.output).replace(job.output)
+        store.clear()
+        return summary
+    started, seconds_before = time.monotonic(), summary.seconds
+    reader = InputReader(
+        job.input,
+        detect_format(job.input, job.input_format),
+        job.id_column,
+        job.text_column,
+        chunk_size=job.chunk_size,
+        max_text_length=job.max_text_length,
+        keep_rows=output_format != "jsonl",
+    )
+    writer = OutputWriter(
+        job.output,
+        output_format,
+        reader.columns,
+        job.top_k,
+        job.model_version,
+        arrow_schema=reader.arrow_schema,
+    )
+    rejects = RejectWriter(job.rejects_path)
+    cache = OutcomeCache()
+    rows_done = checkpoint.rows_done if checkpoint else 0
+    review: list[ReviewRow] = []
+    last_save = time.monotonic()
+
+    def save(finished: bool = False) -> None:
+        nonlocal review, last_save
+        summary.seconds = seconds_before + time.monotonic() - started
+        state = {**writer.state(), "finished": finished}
+        store.save(
+            Checkpoint(job.fingerprint(), rows_done, state, rejects.state(), summary.to_state()),
+            review,
+        )
+        review, last_save = [], time.monotonic()
+
+    def flush(window: _Window) -> None:
+        nonlocal rows_done, review
+        summary.distinct_texts += window.resolve(suggester, cache, job)
+        for chunk, outcomes in window.chunks:
+            writer.write(chunk, outcomes)
+            rejects.write(chunk)
+            summary.add(chunk, outcomes)
+            if store.collects_review_rows:
+                review += _review_rows(chunk, outcomes)
+            rows_done = chunk.start + len(chunk)
+        cache.trim()
+        if time.monotonic() - last_save >= job.checkpoint_seconds:
+            save()
+        if progress is not None:
+            progress.update(reader.position(), rows_done)
+
+    try:
+        writer.open(checkpoint.output if checkpoint else None)
+        rejects.open(checkpoint.rejects_offset if checkpoint else None)
+        if checkpoint is None:
+            save()
+        if progress is not None:
+            progress.start(reader.total_size, reader.position(), rows_done)
+        window = _Window()
+        for chunk in reader.chunks(skip=rows_done):
+            window.add(chunk, cache)
+            if (
+                window.rows >= suggester.window_rows
+                or len(window.pending) >= suggester.window_texts
+            ):
+                flush(window)
+                window = _Window()
+                if should_stop is not None and should_stop():
+                    save()
+                    raise Cancelled(f"stopped after {rows_done} rows")
+        flush(window)
+        save(finished=True)
+        writer.finish()
+        store.clear()
+    finally:
+        writer.close()
+        rejects.close()
+        reader.close()
+        if progress is not None:
+            progress.close()
+    summary.seconds = seconds_before + time.monotonic() - started
+    return summary

@@ -1,0 +1,67 @@
+"""The closing summary of a bulk run: rows, distinct texts, ICCS sections, review share, time."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from iccs.bulk.formats import Chunk
+from iccs.bulk.outcomes import Outcome
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    rejected: int = 0
+    needs_review: int = 0  # classified rows needing review (rejected rows not counted)
+    # Texts the model classified: each distinct normalised text once per run; a resumed run
+    # starts with an empty cache and classifies the texts it meets again once more.
+    distinct_texts: int = 0
+    sections: Counter[str] = field(default_factory=Counter)  # first suggestion's ICCS section
+    seconds: float = 0.0  # across all runs of a resumed job
+
+    def add(self, chunk: Chunk, outcomes: list[Outcome | None]) -> None:
+        self.rows += len(outcomes)
+        self.rejected += len(chunk.rejects)
+        self.sections.update(o.section for o in outcomes if o is not None)
+        self.needs_review += sum(1 for o in outcomes if o is not None and o.needs_review)
+
+    @property
+    def review_share(self) -> float:
+        classified = self.rows - self.rejected
+        return self.needs_review / classified if classified else 0.0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "rejected": self.rejected,
+            "needs_review": self.needs_review,
+            "distinct_texts": self.distinct_texts,
+            "sections": dict(self.sections),
+            "seconds": round(self.seconds, 3),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Summary:
+        if not state:
+            return cls()
+        return cls(
+            rows=int(state["rows"]),
+            rejected=int(state["rejected"]),
+            needs_review=int(state["needs_review"]),
+            distinct_texts=int(state["distinct_texts"]),
+            sections=Counter({str(k): int(v) for k, v in state["sections"].items()}),
+            seconds=float(state["seconds"]),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.to_state(),
+            "review_share": round(self.review_share, 4),
+            "rows_per_second": round(self.rows_per_second, 1),
+        }

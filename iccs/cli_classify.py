@@ -1,0 +1,171 @@
+"""`iccs classify`: code a whole file (CSV, TSV, JSONL or Parquet), resumably, in one command.
+
+Kept apart from iccs/cli.py because it carries most of the command line's options; it is
+registered on the core app there. Heavy imports happen inside the command.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+logger = logging.getLogger(__name__)
+err_console = Console(stderr=True)
+
+
+class Engine(enum.StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def classify(
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="CSV, TSV, JSONL or Parquet file.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output file: .jsonl, .csv, .tsv or .parquet.")
+    ],
+    id_column: Annotated[str, typer.Option(help="Column holding the record id.")] = "id",
+    text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    top_k: Annotated[int, typer.Option(min=1, max=20, help="Suggestions per record.")] = 3,
+    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: champion).")] = None,
+    input_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Input format when the extension does not say: csv, tsv, jsonl, parquet.",
+        ),
+    ] = None,
+    output_format: Annotated[
+        str | None, typer.Option(help="Output format when the extension does not say.")
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(help="Where rejected rows go (default: <output>.rejects.csv)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run from its checkpoint.")
+    ] = False,
+    engine: Annotated[
+        Engine, typer.Option(help="local: this process; ray: a Ray cluster (or local Ray).")
+    ] = Engine.local,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: start Ray here).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Ray actors (default: one per CPU).")
+    ] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Rows read at a time.")] = 8192,
+    max_text_length: Annotated[
+        int, typer.Option(min=1, help="Longer texts are rejected (characters).")
+    ] = 5000,
+    checkpoint_every: Annotated[
+        float, typer.Option(min=0.0, help="Seconds between checkpoints.")
+    ] = 2.0,
+) -> None:
+    """Classify every row of a file; the output has every input row once, in input order.
+
+    JSONL output: one {"id", "suggestions", "needs_review", "model_version"} object per row.
+    CSV/Parquet output: every input column, then iccs_code_1, confidence_1, ..., needs_review,
+    model_version.
+    """
+    from iccs.bulk import BulkJob, Cancelled, InputError, LocalSuggester, ResumeError, run_bulk
+    from iccs.bulk.progress import BarProgress, LogProgress, ProgressReporter
+    from iccs.bundle import BundleError
+    from iccs.serving import load_default_model, model_version
+
+    if input_path.resolve() == output.resolve():
+        raise _fail("the output must not be the input file")
+    job = BulkJob(
+        input=input_path,
+        output=output,
+        model_version="",
+        id_column=id_column,
+        text_column=text_column,
+        top_k=top_k,
+        input_format=input_format,
+        output_format=output_format,
+        rejects=rejects,
+        chunk_size=chunk_size,
+        max_text_length=max_text_length,
+        checkpoint_seconds=checkpoint_every,
+        resume=resume,
+    )
+    try:
+        from iccs.bulk.formats import InputReader, detect_format
+
+        detect_format(output, output_format)
+        # Open the input once before loading the model: wrong columns fail in a second.
+        InputReader(
+            input_path, detect_format(input_path, input_format), id_column, text_column
+        ).close()
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        classifier, metadata = load_default_model(model)
+    except BundleError as exc:
+        raise _fail(str(exc)) from None
+    job.model_version = model_version(metadata)
+    if engine is Engine.ray:
+        from iccs.bulk.ray_engine import RaySuggester
+
+        suggester: LocalSuggester | RaySuggester = RaySuggester(
+            classifier, address=address, workers=workers
+        )
+    else:
+        suggester = LocalSuggester(classifier)
+    progress: ProgressReporter = BarProgress() if sys.stderr.isatty() else LogProgress()
+    try:
+        summary = run_bulk(job, suggester, progress=progress)
+    except (InputError, ResumeError) as exc:
+        raise _fail(str(exc)) from None
+    except (KeyboardInterrupt, Cancelled):
+        err_console.print(
+            "interrupted; run the same command with --resume to continue from the last checkpoint",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+    finally:
+        suggester.close()
+    _print_summary(summary, output, job.rejects_path)
+
+
+def _print_summary(summary: object, output: Path, rejects_path: Path) -> None:
+    from iccs.bulk import Summary
+    from iccs.hierarchy import NONE_CODE, NONE_TITLE
+    from iccs.taxonomy import load_taxonomy
+
+    assert isinstance(summary, Summary)
+    taxonomy = load_taxonomy()
+    print_ = err_console.print
+    print_(
+        f"classified {summary.rows:,} rows ({summary.distinct_texts:,} distinct texts) -> {output}",
+        highlight=False,
+    )
+    if summary.rejected:
+        print_(f"rejected {summary.rejected:,} rows -> {rejects_path}", highlight=False)
+    print_(
+        f"needs review {summary.review_share:.1%} · {summary.seconds:.1f} s · "
+        f"{summary.rows_per_second:,.0f} rows/s",
+        highlight=False,
+    )
+    classified = max(summary.rows - summary.rejected, 1)
+    if summary.sections:
+        print_("by ICCS section:", highlight=False)
+    for section, count in sorted(summary.sections.items()):
+        title = NONE_TITLE if section == NONE_CODE else taxonomy.get(section).title_en
+        print_(
+            f"  {section:<4} {title[:44]:<44} {count:>10,} {count / classified:6.1%}",
+            highlight=False,
+        )

@@ -13,12 +13,14 @@ from service.api.errors import install_error_handlers
 from service.api.routes import classify, health, models, taxonomy
 from service.api_keys import count_active_keys
 from service.auth import Authenticator
+from service.batcher import SuggestionBatcher
 from service.config import Settings, get_settings
 from service.db import Database
 from service.metrics import ServiceMetrics
 from service.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
 from service.model_holder import ModelHolder
 from service.rate_limit import RateLimiter
+from service.writer import ClassificationWriter
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +51,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     holder.load_at_start()
     if holder.current is not None:
         app.state.metrics.set_model(holder.current.version, holder.current.taxonomy_version)
+    app.state.batcher.start()
+    app.state.writer.start()
     logger.info("ICCS service ready (%s mode, %s database)", settings.env, database.backend)
     try:
         yield
     finally:
+        app.state.batcher.stop()
+        app.state.writer.stop()
         database.dispose()
 
 
@@ -74,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.authenticator = Authenticator(database.sessionmaker, settings.auth_cache_seconds)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.metrics = ServiceMetrics()
+    app.state.batcher = SuggestionBatcher(settings.batch_max_texts)
+    app.state.writer = ClassificationWriter(database.sessionmaker)
     install_error_handlers(app)
     # Outermost last: metrics see every request, including those refused for their size.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from iccs.classifier import Prediction
 from iccs.hierarchy import NONE_CODE
@@ -83,10 +81,18 @@ def classify_texts(
     *,
     source: str = "api",
     api_key_id: int | None = None,
+    suggest: Callable[[list[str], int], list[Prediction]] | None = None,
 ) -> tuple[list[ClassificationResult], list[Classification]]:
-    """Results in input order, and the rows to store for them (not yet added to a session)."""
+    """Results in input order, and the rows to store for them (not yet added to a session).
+
+    `suggest(texts, top_k)` defaults to the model's own; the API passes the batcher's.
+    """
     distinct = list(dict.fromkeys(item.text for item in items))
-    predictions = dict(zip(distinct, model.classifier.suggest(distinct, top_k=top_k), strict=True))
+    if suggest is None:
+        predicted = model.classifier.suggest(distinct, top_k=top_k)
+    else:
+        predicted = suggest(distinct, top_k)
+    predictions = dict(zip(distinct, predicted, strict=True))
     now = utcnow()
     results, rows = [], []
     for item in items:
@@ -125,8 +131,3 @@ def classify_texts(
             )
         )
     return results, rows
-
-
-def store(session: Session, rows: Sequence[Classification]) -> None:
-    session.add_all(rows)
-    session.commit()

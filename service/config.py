@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(default=None, description="Where bundles and CHAMPION live.")
     default_top_k: int = Field(default=3, ge=1, le=20)
 
+    batch_max_texts: int = Field(
+        default=64,
+        ge=0,
+        description="Concurrent requests are classified together up to this many texts "
+        "(0 = no batching); larger requests run on their own.",
+    )
+
     # persistence
     data_dir: Path = Field(
         default=PROJECT_ROOT / "var",

@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session
 from service.api.errors import APIError
 from service.api_keys import ROLE_RANK, Principal
 from service.auth import Authenticator
+from service.batcher import SuggestionBatcher
 from service.config import Settings
 from service.db import Database
 from service.metrics import ServiceMetrics
 from service.model_holder import ModelHolder, ServedModel
 from service.rate_limit import RateLimiter
+from service.writer import ClassificationWriter
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `iccs keys create`.")
 
@@ -54,6 +56,16 @@ def get_served_model(request: Request) -> ServedModel:
     return model
 
 
+def get_batcher(request: Request) -> SuggestionBatcher:
+    batcher: SuggestionBatcher = request.app.state.batcher
+    return batcher
+
+
+def get_writer(request: Request) -> ClassificationWriter:
+    writer: ClassificationWriter = request.app.state.writer
+    return writer
+
+
 def get_metrics(request: Request) -> ServiceMetrics:
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
@@ -64,6 +76,8 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ModelHolderDep = Annotated[ModelHolder, Depends(get_model_holder)]
 ClassifierDep = Annotated[ServedModel, Depends(get_served_model)]
+BatcherDep = Annotated[SuggestionBatcher, Depends(get_batcher)]
+WriterDep = Annotated[ClassificationWriter, Depends(get_writer)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 
 

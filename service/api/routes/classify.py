@@ -2,14 +2,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api.deps import ClassifierDep, MetricsDep, SessionDep, SettingsDep, SubmitterDep
+from service.api.deps import (
+    BatcherDep,
+    ClassifierDep,
+    MetricsDep,
+    SettingsDep,
+    SubmitterDep,
+    WriterDep,
+)
 from service.api.errors import ERROR_RESPONSES, APIError
 from service.api.schemas.classify import (
     BatchClassificationOut,
     ClassificationOut,
     ClassifyRequest,
 )
-from service.classification import ClassificationResult, TextToClassify, classify_texts, store
+from service.classification import ClassificationResult, TextToClassify, classify_texts
 from service.config import Settings
 
 router = APIRouter(prefix="/v1", tags=["classify"])
@@ -67,16 +74,21 @@ def classify(
     request: ClassifyRequest,
     caller: SubmitterDep,
     model: ClassifierDep,
-    session: SessionDep,
+    writer: WriterDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    batcher: BatcherDep,
 ) -> ClassificationOut | BatchClassificationOut:
     """Ranked ICCS suggestions for one text or a list; every result is stored for review."""
     items = _texts(request, settings)
     results, rows = classify_texts(
-        model, items, request.top_k or settings.default_top_k, api_key_id=caller.key_id
+        model,
+        items,
+        request.top_k or settings.default_top_k,
+        api_key_id=caller.key_id,
+        suggest=lambda texts, top_k: batcher.suggest(model.classifier, texts, top_k),
     )
-    store(session, rows)
+    writer.write(rows)
     metrics.observe_classifications(
         (r.suggestions[0]["code"], r.suggestions[0]["confidence"], r.needs_review) for r in results
     )

@@ -1,0 +1,398 @@
+"""HTTP service benchmark: latency and throughput of `POST /v1/classify` under real HTTP load.
+
+Starts the service with uvicorn in a child process on 127.0.0.1 (its own temporary SQLite
+database and API key, classifications stored as in production), then drives it from this process
+with an asyncio HTTP/1.1 keep-alive load generator (raw sockets, so the generator itself costs
+little CPU on a small machine):
+
+1. paced load: 16 concurrent connections offering `--rate` requests/s of single-text requests
+   (open loop: latency counts from the moment a request was due, so a stalled server cannot hide
+   its queueing; "coordinated omission" corrected);
+2. saturation: 16 connections sending back to back, for the most requests/s;
+3. 100-text requests, one at a time.
+
+    python benchmarks/bench_service.py                      # champion, else the tiny test model
+    python benchmarks/bench_service.py --model models/iccs-classifier/20251126-101500
+    python benchmarks/bench_service.py --readme README.md   # write the figures into the README
+
+The per-key rate limit is switched off for the run (it would otherwise be what is measured).
+Prints its figures and exits 0 even when a target is missed; not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+START, END = "<!-- bench_service:start -->", "<!-- bench_service:end -->"
+TARGETS = {"p50_ms": 15.0, "p99_ms": 60.0, "rps": 200.0, "batch100_ms": 300.0}
+TEXTS = [
+    "suspect broke the shed lock and took a bicycle",
+    "theft of a pedal cycle from outside the station",
+    "stole a handbag from the victim's shoulder without force",
+    "shoplifting of razor blades from supermarket",
+    "forced the rear door of the dwelling and removed a laptop",
+    "punched the victim once causing no injury",
+    "stabbed the victim in the arm with a knife causing serious injury",
+    "threatened to kill his neighbour",
+    "possession of cannabis for personal use",
+    "possess heroin with intent to supply",
+    "driving a motor vehicle with excess alcohol",
+    "exceeding the 30 mph speed limit",
+    "phishing email obtained victim's online banking details and money was transferred",
+    "unauthorised access to computer material by hacking an email account",
+    "robbery of a mobile phone at knifepoint in the street",
+    "criminal damage to a parked car by scratching the paintwork",
+    "lost wallet reported, no crime",
+    "Hurto de celular en la vía pública sin violencia",
+    "Robo con violencia de un teléfono celular",
+    "Lesiones leves en riña",
+    "Conducir en estado de ebriedad",
+    "휴대전화 절도",
+    "음주운전",
+    "assault occasioning actual bodily harm on licensed premises (domestic)",
+    "burglary of a house while occupants were away overnight - damage caused",
+]
+
+
+# ---- the load generator --------------------------------------------------------------------
+class Connection:
+    """One keep-alive HTTP/1.1 connection; enough protocol for uvicorn's JSON answers."""
+
+    def __init__(self, host: str, port: int, key: str) -> None:
+        self.host, self.port = host, port
+        self.head = (
+            f"POST /v1/classify HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+        )
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        sock = self.writer.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(f"{self.head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        header = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(header[9:12])
+        match = re.search(rb"(?i)content-length:\s*(\d+)", header)
+        payload = await self.reader.readexactly(int(match.group(1))) if match else b""
+        return status, payload
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+@dataclass
+class Run:
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def record(self, status: int, latency: float) -> None:
+        if status == 200:
+            self.latencies.append(latency)
+        else:
+            self.errors[str(status)] = self.errors.get(str(status), 0) + 1
+
+    def summary(self) -> dict[str, float]:
+        ms = np.array(self.latencies) * 1000 if self.latencies else np.array([np.nan])
+        return {
+            "requests": len(self.latencies) + sum(self.errors.values()),
+            "errors": sum(self.errors.values()),
+            "rps": round(len(self.latencies) / self.seconds, 1) if self.seconds else 0.0,
+            "p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "p90_ms": round(float(np.percentile(ms, 90)), 2),
+            "p99_ms": round(float(np.percentile(ms, 99)), 2),
+            "max_ms": round(float(ms.max()), 2),
+        }
+
+
+def single_bodies(count: int, seed: int) -> list[bytes]:
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(len(TEXTS), size=count)
+    return [
+        json.dumps({"text": TEXTS[i], "case_id": f"bench-{n}"}).encode()
+        for n, i in enumerate(picks)
+    ]
+
+
+async def paced(host: str, port: int, key: str, rate: float, count: int, clients: int) -> Run:
+    """Open loop: request n is due at n/rate; any free connection takes the next due request."""
+    bodies = single_bodies(count, seed=1)
+    connections = [Connection(host, port, key) for _ in range(clients)]
+    await asyncio.gather(*(c.open() for c in connections))
+    run, next_index = Run(), 0
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+
+    async def worker(connection: Connection) -> None:
+        nonlocal next_index
+        while next_index < count:
+            n = next_index
+            next_index += 1
+            due = start + n / rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            status, _ = await connection.post(bodies[n])
+            run.record(status, loop.time() - due)
+
+    await asyncio.gather(*(worker(c) for c in connections))
+    run.seconds = loop.time() - start
+    for c in connections:
+        c.close()
+    return run
+
+
+async def saturate(host: str, port: int, key: str, seconds: float, clients: int) -> Run:
+    """Closed loop: every connection sends its next request as soon as the answer arrives."""
+    bodies = single_bodies(4096, seed=2)
+    connections = [Connection(host, port, key) for _ in range(clients)]
+    await asyncio.gather(*(c.open() for c in connections))
+    run = Run()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+
+    async def worker(offset: int, connection: Connection) -> None:
+        n = offset
+        while loop.time() - start < seconds:
+            sent = loop.time()
+            status, _ = await connection.post(bodies[n % len(bodies)])
+            run.record(status, loop.time() - sent)
+            n += clients
+
+    await asyncio.gather(*(worker(i, c) for i, c in enumerate(connections)))
+    run.seconds = loop.time() - start
+    for c in connections:
+        c.close()
+    return run
+
+
+async def batches(host: str, port: int, key: str, repeats: int, size: int) -> Run:
+    connection = Connection(host, port, key)
+    await connection.open()
+    rng = np.random.default_rng(3)
+    run = Run()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for r in range(repeats):
+        items = [
+            {"id": str(i), "text": f"{TEXTS[t]} {r}-{i}"}
+            for i, t in enumerate(rng.integers(len(TEXTS), size=size))
+        ]
+        body = json.dumps({"items": items}).encode()
+        sent = loop.time()
+        status, _ = await connection.post(body)
+        run.record(status, loop.time() - sent)
+    run.seconds = loop.time() - start
+    connection.close()
+    return run
+
+
+# ---- the server ------------------------------------------------------------------------------
+def ensure_model(workdir: Path, model: Path | None) -> tuple[Path, str]:
+    from iccs.bundle import champion_path
+
+    if model is not None:
+        return model, f"{model}"
+    champion = champion_path()
+    if champion is not None and (champion / "config.json").is_file():
+        return (
+            champion,
+            f"champion {champion.relative_to(ROOT) if champion.is_relative_to(ROOT) else champion}",
+        )
+    from iccs.bundle import save_bundle
+    from iccs.classifier import ClassifierConfig, ICCSClassifier
+    from iccs.taxonomy import load_taxonomy
+    from tests.conftest import TINY_TEXTS, tiny_training_rows
+
+    texts, codes = tiny_training_rows(load_taxonomy())
+    config = ClassifierConfig(embedder=None, max_word_features=5000, max_char_features=8000)
+    trained = ICCSClassifier(config).fit(
+        texts,
+        codes,
+        dev_texts=[t for t, _ in TINY_TEXTS[::3]],
+        dev_codes=[c for _, c in TINY_TEXTS[::3]],
+    )
+    bundle = workdir / "models" / "iccs-classifier" / "tiny-bench"
+    save_bundle(trained, bundle, {"name": "iccs-classifier", "version": "tiny-bench"})
+    return bundle, "tiny test model (TF-IDF only; no champion under models/)"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    workdir: Path, bundle: Path, port: int, workers: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    from service.api_keys import create_api_key
+    from service.db import Database
+
+    env = {
+        **os.environ,
+        "ICCS_ENV": "production",
+        "ICCS_DATA_DIR": str(workdir),
+        "ICCS_MODEL_PATH": str(bundle),
+        "ICCS_RATE_LIMIT_PER_MINUTE": "0",
+        "ICCS_MAX_ITEMS": "1000",
+    }
+    env.pop("ICCS_DATABASE_URL", None)
+    database = Database(f"sqlite:///{workdir / 'iccs.db'}")
+    database.upgrade()
+    with database.session() as session:
+        _, key = create_api_key(session, "submitter", "benchmark")
+    database.dispose()
+    log = (workdir / "server.log").open("wb")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "iccs.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    return server, key
+
+
+def wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the server exited; see server.log")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not become ready")
+
+
+# ---- report ----------------------------------------------------------------------------------
+def verdict(value: float, target: float, higher_is_better: bool = False) -> str:
+    ok = value >= target if higher_is_better else value <= target
+    return "ok" if ok else "MISSED"
+
+
+def report(results: dict, model_label: str, workers: int, rate: float) -> str:
+    p, s, b = results["paced"], results["saturation"], results["batch100"]
+    lines = [
+        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"uvicorn {workers} worker(s), SQLite (every result stored). Model: {model_label}.",
+        "",
+        "| run | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in (
+        (f"single text, {rate:.0f} req/s offered, 16 connections", p),
+        ("single text, saturation, 16 connections", s),
+        ("100 texts per request, one at a time", b),
+    ):
+        lines.append(
+            f"| {name} | {r['requests']} | {r['errors']} | {r['rps']} | {r['p50_ms']} | "
+            f"{r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} |"
+        )
+    lines += [
+        "",
+        f"Targets: p50 ≤ 15 ms ({verdict(p['p50_ms'], 15)}), p99 ≤ 60 ms "
+        f"({verdict(p['p99_ms'], 60)}), ≥ 200 req/s (paced {verdict(p['rps'], 200, True)}, "
+        f"saturation {verdict(s['rps'], 200, True)}), no errors "
+        f"({'ok' if not p['errors'] + s['errors'] + b['errors'] else 'MISSED'}), "
+        f"100 texts ≤ 300 ms (p50 {verdict(b['p50_ms'], 300)}, max {verdict(b['max_ms'], 300)}).",
+    ]
+    return "\n".join(lines)
+
+
+def write_readme(readme: Path, text: str) -> None:
+    content = readme.read_text()
+    if START not in content or END not in content:
+        print(f"{readme} has no {START} ... {END} block; not written", file=sys.stderr)
+        return
+    head, rest = content.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, help="Bundle to serve (default: champion).")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=200.0, help="Offered req/s, paced run.")
+    parser.add_argument("--seconds", type=float, default=15.0, help="Length of each load run.")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--batches", type=int, default=30, help="100-text requests to time.")
+    parser.add_argument("--readme", type=Path, help="Write the figures into this README.")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="iccs-bench-") as tmp:
+        workdir = Path(tmp)
+        bundle, label = ensure_model(workdir, args.model)
+        port = free_port()
+        server, key = start_server(workdir, bundle, port, args.workers)
+        try:
+            wait_ready(port, server)
+            host = "127.0.0.1"
+            asyncio.run(saturate(host, port, key, 3.0, args.clients))  # warm-up
+            results = {
+                "paced": asyncio.run(
+                    paced(host, port, key, args.rate, int(args.rate * args.seconds), args.clients)
+                ).summary(),
+                "saturation": asyncio.run(
+                    saturate(host, port, key, args.seconds, args.clients)
+                ).summary(),
+                "batch100": asyncio.run(batches(host, port, key, args.batches, 100)).summary(),
+            }
+        except Exception as exc:  # the benchmark reports, it does not fail the build
+            print(f"benchmark failed: {exc}", file=sys.stderr)
+            log = workdir / "server.log"
+            if log.is_file():
+                print(log.read_text()[-3000:], file=sys.stderr)
+            return
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    text = report(results, label, args.workers, args.rate)
+    print(text)
+    print(json.dumps({"model": label, "workers": args.workers, **results}))
+    if args.readme:
+        write_readme(args.readme, text)
+
+
+if __name__ == "__main__":
+    main()

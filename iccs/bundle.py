@@ -42,6 +42,8 @@ def save_bundle(
         "classes": model.classes_,
         "blend_weight": model.blend_weight,
         "temperature": model.temperature,
+        "lexical_scale": model.lexical_scale,
+        "blend": model.blend,
         "metadata": metadata or {},
     }
     if model.lexical is None:
@@ -76,6 +78,8 @@ def load_bundle(directory: Path) -> tuple[ICCSClassifier, dict[str, Any]]:
     model.classes_ = list(config["classes"])
     model.blend_weight = float(config["blend_weight"])
     model.temperature = float(config["temperature"])
+    model.lexical_scale = float(config.get("lexical_scale", 1.0))
+    model.blend = {k: (float(w), float(t)) for k, (w, t) in config.get("blend", {}).items()}
     vectorizers = joblib.load(directory / "vectorizers.joblib")
     model.word_vectorizer, model.char_vectorizer = vectorizers["word"], vectorizers["char"]
     model.lexical = LinearHead.load(directory / "lexical.npz")

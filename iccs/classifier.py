@@ -8,6 +8,7 @@ experts never saw, never on training data.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,8 @@ from sklearn.svm import LinearSVC
 
 from iccs.embedders import load_embedder
 from iccs.hierarchy import NONE_CODE, NONE_TITLE, Decision, Hierarchy
-from iccs.linear import LinearHead
+from iccs.language import LANGUAGES, guess_language
+from iccs.linear import LinearHead, log_softmax
 from iccs.taxonomy import Taxonomy, load_taxonomy
 from iccs.text import normalize
 
@@ -72,6 +74,21 @@ class Prediction:
     path: list[str] = field(default_factory=list)
 
 
+MIN_TEXTS_PER_LANGUAGE = 40
+
+
+def _nll(logits: np.ndarray, y: np.ndarray, mask: np.ndarray) -> float:
+    rows = np.flatnonzero(mask)
+    return float(-log_softmax(logits[rows])[np.arange(len(rows)), y[rows]].mean())
+
+
+def _best_temperature(logits: np.ndarray, y: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    fit = minimize_scalar(
+        lambda t: _nll(logits / t, y, mask), bounds=(0.02, 20.0), method="bounded"
+    )
+    return float(fit.x), float(fit.fun)
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -90,6 +107,8 @@ class ICCSClassifier:
         self.semantic: LinearHead | None = None
         self.blend_weight = 1.0
         self.temperature = 1.0
+        self.blend: dict[str, tuple[float, float]] = {}  # language -> (lexical weight, temperature)
+        self.lexical_scale = 1.0
         self._hierarchy: Hierarchy | None = None
         self._taxonomy: Taxonomy | None = None
 
@@ -103,8 +122,7 @@ class ICCSClassifier:
         dev_codes: Sequence[str] | None = None,
     ) -> ICCSClassifier:
         cfg = self.config
-        taxonomy = self.taxonomy
-        canonical = [c if c == NONE_CODE else taxonomy.normalize(c) for c in codes]
+        canonical = [self._canonical(c) for c in codes]
         self.classes_ = sorted(set(canonical))
         index = {c: i for i, c in enumerate(self.classes_)}
         y = np.array([index[c] for c in canonical])
@@ -164,31 +182,62 @@ class ICCSClassifier:
         return LogisticRegression(C=cfg.lexical_c, max_iter=cfg.max_iter, random_state=cfg.seed)
 
     def calibrate(self, texts: Sequence[str], codes: Sequence[str]) -> None:
-        """Fit the blend weight and the temperature on held-out texts by log-likelihood."""
-        known = [
-            (t, c)
-            for t, c in zip(texts, codes, strict=True)
-            if (c if c == NONE_CODE else self.taxonomy.normalize(c)) in set(self.classes_)
-        ]
-        texts = [t for t, _ in known]
+        """Fit on held-out texts, by log-likelihood: the lexical margins' scale, then per language
+        the blend weight and the temperature jointly (each weight gets its best temperature).
+
+        Languages with too few held-out texts use the overall fit; unseen languages ("other")
+        get the most semantic of the fitted weights, since the lexical expert never saw them.
+        """
+        class_set = set(self.classes_)
         index = {c: i for i, c in enumerate(self.classes_)}
-        y = np.array([index[c if c == NONE_CODE else self.taxonomy.normalize(c)] for _, c in known])
-        lex, sem = self._expert_log_proba(texts)
-        rows = np.arange(len(y))
+        pairs = [(t, self._canonical(c)) for t, c in zip(texts, codes, strict=True)]
+        pairs = [(t, c) for t, c in pairs if c in class_set]
+        y = np.array([index[c] for _, c in pairs])
+        raw_lex, sem = self._expert_scores([t for t, _ in pairs])
+        if self.lexical is not None and self.lexical.kind == "margin":
+            everyone = np.ones(len(y), dtype=bool)
+            self.lexical_scale = 1.0 / _best_temperature(raw_lex, y, everyone)[0]
+        lex = log_softmax(raw_lex * self.lexical_scale)
+        languages = np.array([guess_language(t) for t, _ in pairs])
+        overall = self._fit_blend(lex, sem, y, np.ones(len(y), dtype=bool))
+        self.blend = {"all": overall}
+        for language in LANGUAGES:
+            mask = languages == language
+            if mask.sum() >= MIN_TEXTS_PER_LANGUAGE:
+                self.blend[language] = self._fit_blend(lex, sem, y, mask)
+        fitted = [self.blend[lang] for lang in LANGUAGES if lang in self.blend]
+        self.blend.setdefault("other", min(fitted, key=lambda wt: wt[0]) if fitted else overall)
+        self.blend_weight, self.temperature = overall
+        logger.info(
+            "lexical scale %.2f, blend (weight, temperature) %s",
+            self.lexical_scale,
+            {k: (round(w, 2), round(t, 3)) for k, (w, t) in self.blend.items()},
+        )
 
-        def nll(weight: float, temperature: float) -> float:
-            logits = lex * weight + (0.0 if sem is None else sem * (1.0 - weight))
-            return float(-np.log(_softmax(logits / temperature)[rows, y] + 1e-12).mean())
+    def _fit_blend(
+        self, lex: np.ndarray, sem: np.ndarray | None, y: np.ndarray, mask: np.ndarray
+    ) -> tuple[float, float]:
+        cfg = self.config
+        if sem is None:
+            weights = [1.0]
+        elif cfg.blend_weight is not None:
+            weights = [cfg.blend_weight]
+        else:
+            weights = [float(w) for w in np.linspace(0.0, 1.0, 21)]
+        fits = []
+        for w in weights:
+            logits = lex * w + (0.0 if sem is None else sem * (1.0 - w))
+            if cfg.temperature:
+                loss = _nll(logits / cfg.temperature, y, mask)
+                fits.append((loss, w, cfg.temperature))
+            else:
+                temperature, loss = _best_temperature(logits, y, mask)
+                fits.append((loss, w, temperature))
+        _, weight, temperature = min(fits)
+        return weight, temperature
 
-        if sem is not None and self.config.blend_weight is None:
-            grid = np.linspace(0.0, 1.0, 21)
-            self.blend_weight = float(min(grid, key=lambda w: nll(w, 1.0)))
-        if self.config.temperature is None:
-            result = minimize_scalar(
-                lambda t: nll(self.blend_weight, t), bounds=(0.05, 10.0), method="bounded"
-            )
-            self.temperature = float(result.x)
-        logger.info("blend weight %.2f, temperature %.3f", self.blend_weight, self.temperature)
+    def _canonical(self, code: str) -> str:
+        return code if code == NONE_CODE else self.taxonomy.normalize(code)
 
     # ---- inference ------------------------------------------------------------------------
     @property
@@ -207,7 +256,8 @@ class ICCSClassifier:
         assert self.config.embedder
         return load_embedder(self.config.embedder).encode([t.strip() for t in texts])
 
-    def _expert_log_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    def _expert_scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw lexical scores (margins or log-probabilities) and semantic log-probabilities."""
         assert self.lexical is not None and self.word_vectorizer and self.char_vectorizer
         normalized = [normalize(t) for t in texts]
         x_lex = sparse.hstack(
@@ -217,13 +267,26 @@ class ICCSClassifier:
         sem = None if self.semantic is None else self.semantic.log_scores(self._embed(texts))
         return lex, sem
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated probabilities over `classes_` (label classes, any ICCS level, and NONE)."""
-        lex, sem = self._expert_log_proba(texts)
-        logits = lex * self.blend_weight
+    def predict_proba(
+        self, texts: Sequence[str], languages: Sequence[str] | None = None
+    ) -> np.ndarray:
+        """Calibrated probabilities over `classes_` (label classes, any ICCS level, and NONE).
+
+        `languages` (en, es, ko, other) choose the blend; guessed from the text when absent.
+        """
+        raw_lex, sem = self._expert_scores(texts)
+        lex = log_softmax(raw_lex * self.lexical_scale)
+        langs = languages or [guess_language(t) for t in texts]
+        weights, temperatures = np.empty(len(texts)), np.empty(len(texts))
+        for i, language in enumerate(langs):
+            weights[i], temperatures[i] = self.blend.get(
+                language if language in self.blend else "other",
+                (self.blend_weight, self.temperature),
+            )
+        logits = lex * weights[:, None]
         if sem is not None:
-            logits = logits + sem * (1.0 - self.blend_weight)
-        return _softmax(logits / self.temperature)
+            logits = logits + sem * (1.0 - weights[:, None])
+        return _softmax(logits / temperatures[:, None])
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         return [p.suggestions[0].code for p in self.suggest(texts, top_k=1)]
@@ -271,5 +334,6 @@ class ICCSClassifier:
             **asdict(self.config),
             "fitted_blend_weight": self.blend_weight,
             "fitted_temperature": self.temperature,
+            "fitted_blend_by_language": json.dumps(self.blend),
             "n_classes": len(self.classes_),
         }

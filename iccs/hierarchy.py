@@ -85,7 +85,7 @@ class Hierarchy:
         """Spread the mass of non-terminal label classes onto their terminal descendants."""
         out = class_proba[:, self.terminal_idx].copy()
         for i, cols in self._spread:
-            share = class_proba[:, cols]
+            share = class_proba[:, self.terminal_idx[cols]]
             total = share.sum(axis=1, keepdims=True)
             uniform = np.full_like(share, 1.0 / len(cols))
             weights = np.where(total > 1e-12, share / np.maximum(total, 1e-12), uniform)

@@ -63,13 +63,13 @@ def run(
         overall, by = report["overall"], report["by"]
         row = {"variant": label, "fit_s": round(seconds, 1), "blend": round(model.blend_weight, 2)}
         for key in ("exact_at_1", "exact_at_3", "section_accuracy", "class_accuracy", "ece"):
-            row[key] = round(float(overall[key]), 3)  # type: ignore[arg-type]
+            row[key] = round(float(overall[key]), 3)
         for lang in ("en", "es", "ko"):
             summary = by.get(f"language={lang}", {})
             row[f"{lang}_exact"] = (
                 round(float(summary["exact_at_1"]), 3) if summary.get("n") else None
-            )  # type: ignore[arg-type]
-        row["autocoding_97"] = round(overall["autocoding"]["0.97"]["rate"], 3)  # type: ignore[index]
+            )
+        row["autocoding_97"] = round(overall["autocoding"]["0.97"]["rate"], 3)
         rows.append(row)
         print(" | ".join(f"{k}={v}" for k, v in row.items()), flush=True)
     return rows

@@ -1,6 +1,6 @@
 """Print the corpus count tables (markdown) for the dataset card.
 
-    python -m training.data_prep.corpus_stats [CORPUS]
+python -m training.data_prep.corpus_stats [CORPUS]
 """
 
 from __future__ import annotations

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from iccs.cli import _register_plugins, app
+from iccs.paths import corpus_path
+from training.corpus import load_corpus
+from training.validate import Minimums, validate_corpus
+
+runner = CliRunner()
+_register_plugins()
+
+
+def test_the_project_corpus_passes_and_prints_counts() -> None:
+    result = runner.invoke(app, ["data", "validate"])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output.strip().splitlines()[-1])
+    assert counts["rows"] >= 8000
+    assert counts["by_origin"]["real"] >= 5000
+    assert counts["by_language"]["ko"] >= 500
+    assert counts["none"] >= 200
+    assert counts["leaf_codes_with_5"] >= 0.9 * counts["leaf_codes_total"]
+    assert counts["by_split"]["test"] >= 0.15 * counts["rows"]
+    assert 0.6 < counts["kappa"] <= 1.0
+
+
+def _tiny_corpus(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
+    path = tmp_path / "corpus.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _row(i: int, text: str, code: str, split: str = "train") -> dict[str, str]:
+    return {
+        "id": f"r{i}",
+        "text": text,
+        "language": "en",
+        "iccs_code": code,
+        "origin": "real",
+        "source": "test",
+        "labeller": "test",
+        "split": split,
+    }
+
+
+def test_broken_corpus_fails_with_reasons(tmp_path: Path) -> None:
+    path = _tiny_corpus(
+        tmp_path,
+        [
+            _row(1, "theft of a bicycle", "050229"),
+            _row(2, "Theft of a bicycle", "0502", "test"),  # same text: other label, other split
+            _row(3, "made up", "999999"),
+        ],
+    )
+    report = validate_corpus(path, Minimums(0, 0, 0, 0, 0, 0.0, 0.0))
+    assert not report.ok
+    joined = " | ".join(report.failures)
+    assert "999999" in joined
+    assert "different labels" in joined
+    assert "more than one split" in joined
+
+
+def test_cli_exits_non_zero_on_failure(tmp_path: Path) -> None:
+    path = _tiny_corpus(tmp_path, [_row(1, "theft", "050229")])
+    result = runner.invoke(app, ["data", "validate", "--corpus", str(path)])
+    assert result.exit_code == 1
+    assert "FAIL" in result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["rows"] == 1
+
+
+def test_changed_test_split_is_detected(tmp_path: Path) -> None:
+    frame = load_corpus(corpus_path())
+    test_row = frame.index[frame["split"] == "test"][0]
+    frame.loc[test_row, "iccs_code"] = (
+        "0101" if frame.loc[test_row, "iccs_code"] != "0101" else "0102"
+    )
+    path = tmp_path / "corpus.csv"
+    frame.to_csv(path, index=False)
+    fingerprint = corpus_path().parent / "test_split.sha256"
+    report = validate_corpus(path, fingerprint_file=fingerprint)
+    assert any("frozen test split changed" in f for f in report.failures)

@@ -1,0 +1,147 @@
+"""`iccs train` end to end on a tiny corpus: bundle, model card, MLflow registry, champion rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from iccs.cli import _register_plugins, app
+from tests.conftest import TINY_TEXTS, tiny_training_rows
+
+runner = CliRunner()
+_register_plugins()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory, taxonomy) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("train")
+    texts, codes = tiny_training_rows(taxonomy)
+    rows = []
+    for i, (text, code) in enumerate(zip(texts, codes, strict=True)):
+        is_tiny = i < len(TINY_TEXTS)
+        split = "train" if not is_tiny or i % 3 == 0 else ("dev" if i % 3 == 1 else "test")
+        rows.append(
+            {
+                "id": f"t{i}",
+                "text": text,
+                "language": "en",
+                "iccs_code": code,
+                "origin": "synthetic" if is_tiny else "taxonomy",
+                "source": "test",
+                "labeller": "test",
+                "split": split,
+            }
+        )
+    corpus = root / "corpus.csv"
+    pd.DataFrame(rows).to_csv(corpus, index=False)
+    config = root / "train.toml"
+    config.write_text(
+        f'corpus = "{corpus}"\nexperiment = "test"\n[classifier]\nembedder = ""\n'
+        "max_word_features = 3000\nmax_char_features = 5000\n"
+    )
+    return {"root": root, "corpus": corpus, "config": config}
+
+
+@pytest.fixture
+def env(workspace: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    root = workspace["root"]
+    monkeypatch.setenv("ICCS_MODELS_DIR", str(root / "models"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    monkeypatch.setenv("ICCS_MLFLOW_ARTIFACTS", str(root / "artifacts"))
+    monkeypatch.delenv("ICCS_MODEL_PATH", raising=False)
+    return workspace
+
+
+def test_train_registers_a_champion_and_writes_a_bundle(env: dict[str, Path]) -> None:
+    result = runner.invoke(app, ["train", "--config", str(env["config"])])
+    assert result.exit_code == 0, result.output
+    assert "promoted to champion" in result.output
+    base = env["root"] / "models" / "iccs-classifier"
+    bundle = base / (base / "CHAMPION").read_text().strip()
+    for name in (
+        "config.json",
+        "vectorizers.joblib",
+        "lexical.npz",
+        "evaluation.json",
+        "MODEL_CARD.md",
+        "plots/reliability.png",
+        "plots/coverage_precision.png",
+    ):
+        assert (bundle / name).is_file(), name
+    card = (bundle / "MODEL_CARD.md").read_text()
+    assert "exact@1" in card and "Intended use" in card and "Limits" in card
+    metrics = json.loads((bundle / "evaluation.json").read_text())
+    assert set(metrics) >= {"dev", "test", "dev_thresholds"}
+    assert "language=en" in metrics["test"]["by"]
+
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(f"sqlite:///{env['root'] / 'mlflow.db'}")
+    version = MlflowClient().get_model_version_by_alias("iccs-classifier", "champion")
+    assert version.tags["bundle_version"] == bundle.name
+
+
+def test_a_worse_model_does_not_take_the_champion(env: dict[str, Path]) -> None:
+    base = env["root"] / "models" / "iccs-classifier"
+    champion_before = (base / "CHAMPION").read_text()
+    worse = env["root"] / "worse.toml"
+    # Tiny feature spaces: a clearly weaker model on the same dev split.
+    worse.write_text(
+        env["config"]
+        .read_text()
+        .replace("max_word_features = 3000", "max_word_features = 5")
+        .replace("max_char_features = 5000", "max_char_features = 5")
+    )
+    result = runner.invoke(app, ["train", "--config", str(worse)])
+    assert result.exit_code == 0, result.output
+    assert "champion kept" in result.output
+    assert (base / "CHAMPION").read_text() == champion_before
+
+
+def test_evaluate_writes_report_and_plots(env: dict[str, Path]) -> None:
+    out = env["root"] / "report"
+    result = runner.invoke(app, ["evaluate", "--data", str(env["corpus"]), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "evaluation.json").read_text())
+    overall = report["overall"]
+    for key in (
+        "exact_at_1",
+        "exact_at_3",
+        "section_accuracy",
+        "division_accuracy",
+        "group_accuracy",
+        "class_accuracy",
+        "macro_f1",
+        "ece",
+    ):
+        assert 0.0 <= overall[key] <= 1.0
+    assert set(overall["autocoding"]) == {"0.95", "0.97", "0.99"}
+    assert "origin=synthetic" in report["by"]
+    assert (out / "reliability.png").stat().st_size > 1000
+    assert (out / "coverage_precision.png").stat().st_size > 1000
+
+
+def test_classify_honours_the_output_contract(env: dict[str, Path]) -> None:
+    source = env["root"] / "in.csv"
+    pd.DataFrame(
+        {"id": ["a", "b"], "text": ["drink driving over the limit", "lost wallet"]}
+    ).to_csv(source, index=False)
+    out = env["root"] / "out.jsonl"
+    result = runner.invoke(app, ["classify", str(source), "--output", str(out), "--top-k", "2"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in records] == ["a", "b"]
+    for record in records:
+        assert set(record) >= {"id", "suggestions", "needs_review", "model_version"}
+        assert 1 <= len(record["suggestions"]) <= 2
+        for s in record["suggestions"]:
+            assert set(s) == {"code", "title", "level", "confidence"}
+        confidences = [s["confidence"] for s in record["suggestions"]]
+        assert confidences == sorted(confidences, reverse=True)
+    assert records[0]["suggestions"][0]["code"].startswith("02")
+    assert records[0]["model_version"].startswith("iccs-classifier:")

@@ -103,13 +103,15 @@ def classify(
         resume=resume,
     )
     try:
-        from iccs.bulk.formats import InputReader, detect_format
+        from iccs.bulk.formats import ColumnError, InputReader, detect_format
 
         detect_format(output, output_format)
         # Open the input once before loading the model: wrong columns fail in a second.
         InputReader(
             input_path, detect_format(input_path, input_format), id_column, text_column
         ).close()
+    except ColumnError as exc:
+        raise _fail(f"{exc} (use --id-column / --text-column)") from None
     except InputError as exc:
         raise _fail(str(exc)) from None
     try:

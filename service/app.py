@@ -10,12 +10,13 @@ from fastapi import FastAPI
 
 from iccs import __version__
 from service.api.errors import install_error_handlers
-from service.api.routes import classify, health, models, taxonomy
+from service.api.routes import batches, classify, health, models, taxonomy
 from service.api_keys import count_active_keys
 from service.auth import Authenticator
 from service.batcher import SuggestionBatcher
 from service.config import Settings, get_settings
 from service.db import Database
+from service.jobs.worker import start_in_service_worker
 from service.metrics import ServiceMetrics
 from service.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
 from service.model_holder import ModelHolder
@@ -53,12 +54,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.metrics.set_model(holder.current.version, holder.current.taxonomy_version)
     app.state.batcher.start()
     app.state.writer.start()
+    batch_worker = start_in_service_worker(app)  # development mode: jobs run in-process
     logger.info("ICCS service ready (%s mode, %s database)", settings.env, database.backend)
     try:
         yield
     finally:
         app.state.batcher.stop()
         app.state.writer.stop()
+        if batch_worker is not None:
+            batch_worker.stop()
         database.dispose()
 
 
@@ -91,4 +95,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(taxonomy.router)
     app.include_router(classify.router)
     app.include_router(models.router)
+    app.include_router(batches.router)
     return app

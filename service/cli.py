@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from service.api_keys import ROLES
+from service.jobs.cli import worker
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -167,3 +168,4 @@ def register(app: typer.Typer) -> None:
     app.command("purge")(purge)
     app.add_typer(keys_app, name="keys")
     app.add_typer(db_app, name="db")
+    app.command("worker")(worker)

@@ -38,6 +38,10 @@ class InputError(ValueError):
     """An input that cannot be read at all (missing file, wrong columns, unreadable header)."""
 
 
+class ColumnError(InputError):
+    """The id or text column named is not in the file."""
+
+
 def detect_format(path: Path, override: str | None = None) -> Format:
     """The format named by `override`, else the one the file extension says."""
     name = (override or "").lower() or _EXTENSIONS.get(path.suffix.lower())
@@ -131,10 +135,9 @@ class InputReader:
     def _require(self, columns: list[str]) -> None:
         missing = [c for c in (self.id_column, self.text_column) if c not in columns]
         if missing:
-            raise InputError(
+            raise ColumnError(
                 f"column(s) {', '.join(repr(c) for c in missing)} not found; the file has: "
-                f"{', '.join(repr(c) for c in columns) or 'no columns'} "
-                "(use --id-column / --text-column)"
+                f"{', '.join(repr(c) for c in columns) or 'no columns'}"
             )
 
     def _read_csv_header(self) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from iccs.bulk.formats import Chunk
 from iccs.bulk.outcomes import Outcome
 
+MAX_REASONS = 50  # distinct reject reasons counted; the rest are counted as "other"
+
 
 @dataclass
 class Summary:
@@ -19,11 +21,15 @@ class Summary:
     # starts with an empty cache and classifies the texts it meets again once more.
     distinct_texts: int = 0
     sections: Counter[str] = field(default_factory=Counter)  # first suggestion's ICCS section
+    reject_reasons: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0  # across all runs of a resumed job
 
     def add(self, chunk: Chunk, outcomes: list[Outcome | None]) -> None:
         self.rows += len(outcomes)
         self.rejected += len(chunk.rejects)
+        for reason in chunk.rejects.values():
+            known = reason in self.reject_reasons or len(self.reject_reasons) < MAX_REASONS
+            self.reject_reasons[reason if known else "other"] += 1
         self.sections.update(o.section for o in outcomes if o is not None)
         self.needs_review += sum(1 for o in outcomes if o is not None and o.needs_review)
 
@@ -43,6 +49,7 @@ class Summary:
             "needs_review": self.needs_review,
             "distinct_texts": self.distinct_texts,
             "sections": dict(self.sections),
+            "reject_reasons": dict(self.reject_reasons),
             "seconds": round(self.seconds, 3),
         }
 
@@ -56,6 +63,9 @@ class Summary:
             needs_review=int(state["needs_review"]),
             distinct_texts=int(state["distinct_texts"]),
             sections=Counter({str(k): int(v) for k, v in state["sections"].items()}),
+            reject_reasons=Counter(
+                {str(k): int(v) for k, v in state.get("reject_reasons", {}).items()}
+            ),
             seconds=float(state["seconds"]),
         )
 

@@ -2,6 +2,7 @@
 Alembic (service/db/migrations/env.py) and `Base.metadata` see it."""
 
 from service.db.models.api_keys import ApiKey
+from service.db.models.batches import Batch
 from service.db.models.classifications import Classification
 
-__all__ = ["ApiKey", "Classification"]
+__all__ = ["ApiKey", "Batch", "Classification"]

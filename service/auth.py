@@ -24,12 +24,19 @@ class Authenticator:
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, key: str) -> Principal | None:
+        """The principal if the key was verified less than `ttl` seconds ago (no I/O)."""
+        entry = self._cache.get(hash_key(key))
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        return None
+
     def authenticate(self, key: str) -> Principal | None:
+        cached = self.cached(key)
+        if cached is not None:
+            return cached
         digest = hash_key(key)
         now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
         with self._session_factory() as session:
             principal = find_active_key(session, key)
         with self._lock:

@@ -6,10 +6,11 @@ Use the `Annotated` aliases in route signatures, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -27,46 +28,48 @@ from service.writer import ClassificationWriter
 _bearer = HTTPBearer(auto_error=False, description="An API key from `iccs keys create`.")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """A session per request; routes commit what they write."""
-    with get_database(request).sessionmaker() as session:
+    database: Database = request.app.state.db
+    with database.sessionmaker() as session:
         yield session
 
 
-def get_model_holder(request: Request) -> ModelHolder:
+async def get_model_holder(request: Request) -> ModelHolder:
     holder: ModelHolder = request.app.state.models
     return holder
 
 
-def get_served_model(request: Request) -> ServedModel:
+async def get_served_model(request: Request) -> ServedModel:
     """The current model, taken once per request so a reload cannot change it mid-request."""
-    model = get_model_holder(request).current
+    holder: ModelHolder = request.app.state.models
+    model = holder.current
     if model is None:
         raise APIError(503, "no model is loaded; see /readyz", code="model_unavailable")
     return model
 
 
-def get_batcher(request: Request) -> SuggestionBatcher:
+async def get_batcher(request: Request) -> SuggestionBatcher:
     batcher: SuggestionBatcher = request.app.state.batcher
     return batcher
 
 
-def get_writer(request: Request) -> ClassificationWriter:
+async def get_writer(request: Request) -> ClassificationWriter:
     writer: ClassificationWriter = request.app.state.writer
     return writer
 
 
-def get_metrics(request: Request) -> ServiceMetrics:
+async def get_metrics(request: Request) -> ServiceMetrics:
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
 
@@ -81,7 +84,7 @@ WriterDep = Annotated[ClassificationWriter, Depends(get_writer)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 
 
-def require_role(role: str) -> Callable[..., Principal]:
+def require_role(role: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: a valid bearer key whose role includes `role`, within its rate limit.
 
     Roles are ordered submitter < analyst < admin; each includes the ones before it.
@@ -90,7 +93,7 @@ def require_role(role: str) -> Callable[..., Principal]:
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
 
-    def dependency(
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
@@ -100,7 +103,10 @@ def require_role(role: str) -> Callable[..., Principal]:
                 401, "missing API key: send 'Authorization: Bearer KEY'", headers=challenge
             )
         authenticator: Authenticator = request.app.state.authenticator
-        principal = authenticator.authenticate(credentials.credentials)
+        # Cache hits are answered on the event loop; only a miss goes to the database.
+        principal = authenticator.cached(credentials.credentials)
+        if principal is None:
+            principal = await run_in_threadpool(authenticator.authenticate, credentials.credentials)
         if principal is None:
             raise APIError(401, "invalid or revoked API key", headers=challenge)
         if not principal.has_role(role):

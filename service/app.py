@@ -19,7 +19,7 @@ from service.db import Database
 from service.jobs.worker import start_in_service_worker
 from service.metrics import ServiceMetrics
 from service.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
-from service.model_holder import ModelHolder
+from service.model_holder import ModelHolder, ReloadSignal
 from service.rate_limit import RateLimiter
 from service.writer import ClassificationWriter
 
@@ -50,8 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     check_can_start(settings, database)
     holder: ModelHolder = app.state.models
     holder.load_at_start()
-    if holder.current is not None:
-        app.state.metrics.set_model(holder.current.version, holder.current.taxonomy_version)
+    app.state.reload_signal.start()
     app.state.batcher.start()
     app.state.writer.start()
     batch_worker = start_in_service_worker(app)  # development mode: jobs run in-process
@@ -59,6 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        app.state.reload_signal.stop()
         app.state.batcher.stop()
         app.state.writer.stop()
         if batch_worker is not None:
@@ -80,10 +80,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = Database(settings.sqlalchemy_url)
     app.state.settings = settings
     app.state.db = database
-    app.state.models = ModelHolder(settings.model_path, settings.models_dir)
+    metrics = ServiceMetrics()
+    app.state.metrics = metrics
+    app.state.models = ModelHolder(
+        settings.model_path,
+        settings.models_dir,
+        on_change=lambda model: metrics.set_model(model.version, model.taxonomy_version),
+    )
+    app.state.reload_signal = ReloadSignal(
+        settings.data_dir / "model-reload", app.state.models, settings.reload_poll_seconds
+    )
     app.state.authenticator = Authenticator(database.sessionmaker, settings.auth_cache_seconds)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    app.state.metrics = ServiceMetrics()
     app.state.batcher = SuggestionBatcher(settings.batch_max_texts)
     app.state.writer = ClassificationWriter(database.sessionmaker)
     install_error_handlers(app)

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
         "(0 = no batching); larger requests run on their own.",
     )
 
+    reload_poll_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often each worker checks whether another worker reloaded the model "
+        "(0 = never; fine with one worker).",
+    )
+
     # persistence
     data_dir: Path = Field(
         default=PROJECT_ROOT / "var",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,9 +56,15 @@ def load_served_model(bundle: Path) -> ServedModel:
 class ModelHolder:
     """Holds the current `ServedModel`; `reload` loads the champion and swaps it in."""
 
-    def __init__(self, model_path: Path | None = None, models_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        models_dir: Path | None = None,
+        on_change: Callable[[ServedModel], None] | None = None,
+    ) -> None:
         self._model_path = model_path
         self._models_dir = models_dir
+        self._on_change = on_change
         self._current: ServedModel | None = None
         self._reload_lock = threading.Lock()  # one load at a time; reads never wait
         self.last_error: str | None = None
@@ -82,6 +89,8 @@ class ModelHolder:
                 raise
             self._current = model
             self.last_error = None
+            if self._on_change is not None:
+                self._on_change(model)
             return model
 
     def load_at_start(self) -> None:
@@ -90,3 +99,69 @@ class ModelHolder:
             self.reload()
         except Exception:
             logger.error("no model loaded: %s", self.last_error)
+
+
+class ReloadSignal:
+    """Carries a reload to the sibling worker processes that share the data folder.
+
+    `POST /v1/models/reload` reaches one worker; it reloads, then `announce`s. Every worker polls
+    the marker file's modification time (a `stat` every `interval` seconds, off the request
+    path) and reloads when it changed and names a bundle other than the one it serves.
+    """
+
+    def __init__(self, path: Path, holder: ModelHolder, interval: float) -> None:
+        self.path = path
+        self.holder = holder
+        self.interval = interval
+        self._seen = self._mtime()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _mtime(self) -> int | None:
+        try:
+            return self.path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def announce(self, bundle: Path) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".tmp")
+        partial.write_text(str(bundle))
+        partial.replace(self.path)
+        self._seen = self._mtime()
+
+    def check(self) -> bool:
+        """Reload if a sibling announced another bundle; True when this worker reloaded."""
+        mtime = self._mtime()
+        if mtime is None or mtime == self._seen:
+            return False
+        self._seen = mtime
+        announced = Path(self.path.read_text().strip())
+        current = self.holder.current
+        if current is not None and current.bundle == announced:
+            return False
+        try:
+            self.holder.reload()
+        except Exception:
+            logger.error("reload announced by another worker failed: %s", self.holder.last_error)
+            return False
+        return True
+
+    def start(self) -> None:
+        if self.interval <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="iccs-reload-signal", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.check()
+            except Exception:  # never let the watcher die
+                logger.exception("reload signal check failed")

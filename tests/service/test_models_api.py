@@ -123,3 +123,34 @@ def test_no_model_means_not_ready_and_503(service_factory: ServiceFactory, tmp_p
             409,
             "reload_failed",
         )
+
+
+def test_reload_reaches_the_other_workers(tmp_path: Path, tiny_bundle: Path) -> None:
+    """Two apps sharing the data folder stand for two worker processes."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from tests.service.conftest import create_keys, make_settings
+
+    models = registry_with(tiny_bundle, tmp_path / "models", "v1", "v2")
+    set_champion(models / "iccs-classifier" / "v1")
+    settings = make_settings(
+        tmp_path, tiny_bundle, model_path=None, models_dir=models, reload_poll_seconds=0.05
+    )
+    keys = create_keys(settings, ("admin",))
+    headers = {"Authorization": f"Bearer {keys['admin']}"}
+    first, second = create_app(settings), create_app(settings)
+    with TestClient(first) as a, TestClient(second) as b:
+        set_champion(models / "iccs-classifier" / "v2")
+        assert a.post("/v1/models/reload", headers=headers).json()["model_version"].endswith("v2")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if b.get("/readyz").json()["model_version"].endswith("v2"):
+                break
+            time.sleep(0.05)
+        assert b.get("/readyz").json()["model_version"] == "iccs-classifier:v2"
+        assert 'version="iccs-classifier:v2"' in b.get("/metrics").text
+        # The announcing worker does not reload a second time.
+        assert first.state.reload_signal.check() is False

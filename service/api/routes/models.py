@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from service.api.deps import AdminDep, ClassifierDep, MetricsDep, ModelHolderDep, SubmitterDep
+from service.api.deps import AdminDep, ClassifierDep, ModelHolderDep, SubmitterDep
 from service.api.errors import ERROR_RESPONSES, APIError
 from service.api.schemas.models import ModelInfo, ReloadResult
-from service.model_holder import ServedModel
+from service.model_holder import ReloadSignal, ServedModel
 
 router = APIRouter(prefix="/v1", tags=["models"], responses=ERROR_RESPONSES)
 
@@ -32,8 +32,11 @@ def current_model(model: ClassifierDep, _caller: SubmitterDep) -> ModelInfo:
 
 
 @router.post("/models/reload", response_model=ReloadResult)
-def reload_model(holder: ModelHolderDep, metrics: MetricsDep, _caller: AdminDep) -> ReloadResult:
-    """Load the registry's champion and swap it in; requests in flight finish on the old one."""
+def reload_model(request: Request, holder: ModelHolderDep, _caller: AdminDep) -> ReloadResult:
+    """Load the registry's champion and swap it in; requests in flight finish on the old one.
+
+    Other worker processes sharing the data folder follow within ICCS_RELOAD_POLL_SECONDS.
+    """
     previous = holder.current
     try:
         model = holder.reload()
@@ -47,7 +50,8 @@ def reload_model(holder: ModelHolderDep, metrics: MetricsDep, _caller: AdminDep)
                 "serving": previous.version if previous else None,
             },
         ) from None
-    metrics.set_model(model.version, model.taxonomy_version)
+    signal: ReloadSignal = request.app.state.reload_signal
+    signal.announce(model.bundle)
     return ReloadResult(
         previous_version=previous.version if previous else None,
         model_version=model.version,

@@ -56,10 +56,25 @@ def _development_key(database: Database, data_dir: Path) -> str:
     return key
 
 
+def _prepare_metrics_dir(workers: int) -> None:
+    """Prometheus multiprocess mode keeps one file per worker there; stale ones would add up."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        if workers > 1:
+            _say("note: set PROMETHEUS_MULTIPROC_DIR so /metrics covers all workers")
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+
+
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.", envvar="ICCS_WORKERS")] = 1,
+    host: Annotated[str, typer.Option(help="Interface to bind.", envvar="ICCS_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", envvar="ICCS_PORT")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes.", envvar="ICCS_WORKERS")
+    ] = 1,
 ) -> None:
     """Start the HTTP service (migrates the database first)."""
     import uvicorn
@@ -70,8 +85,7 @@ def serve(
         _say(f"development mode; admin API key: {key}")
         _say(f"  curl -H 'Authorization: Bearer {key}' http://{host}:{port}/v1/models/current")
     database.dispose()
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        _say("note: set PROMETHEUS_MULTIPROC_DIR so /metrics covers all workers")
+    _prepare_metrics_dir(workers)
     uvicorn.run(
         "service.app:create_app",
         factory=True,

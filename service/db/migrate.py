@@ -26,6 +26,7 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Upgrade to every head, so migrations added on parallel branches all apply."""
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up noise
     config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":

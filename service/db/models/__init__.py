@@ -4,5 +4,19 @@ Alembic (service/db/migrations/env.py) and `Base.metadata` see it."""
 from service.db.models.api_keys import ApiKey
 from service.db.models.batches import Batch
 from service.db.models.classifications import Classification
+from service.db.models.reviews import (
+    ReviewAuditEvent,
+    ReviewCoding,
+    ReviewItem,
+    ReviewQueueState,
+)
 
-__all__ = ["ApiKey", "Batch", "Classification"]
+__all__ = [
+    "ApiKey",
+    "Batch",
+    "Classification",
+    "ReviewAuditEvent",
+    "ReviewCoding",
+    "ReviewItem",
+    "ReviewQueueState",
+]

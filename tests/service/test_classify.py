@@ -125,3 +125,19 @@ def test_openapi_documents_the_endpoints(svc: Service) -> None:
         assert path in spec["paths"], path
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     assert svc.client.get("/docs").status_code == 200
+
+
+def test_unreachable_database_is_503_and_returns_nothing(svc: Service, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from tests.service.test_auth import assert_error
+
+    def fail(rows):
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(svc.app.state.writer, "write", fail)
+    response = svc.client.post(
+        "/v1/classify", json={"text": "drink driving"}, headers=svc.headers()
+    )
+    error = assert_error(response, 503, "database_unavailable")
+    assert "suggestions" not in response.text and error["details"] is None

@@ -115,3 +115,35 @@ def test_iccs_command_registers_the_service_commands() -> None:
     result = runner.invoke(app, ["--help"])
     for command in ("serve", "keys", "purge", "db"):
         assert command in result.stdout
+
+
+def test_serve_in_development_prints_a_ready_key(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("ICCS_ENV", "development")
+    get_settings.cache_clear()
+    result = runner.invoke(cli, ["serve", "--port", "8123", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    key = (tmp_path / "dev-api-key").read_text().strip()
+    assert f"admin API key: {key}" in result.stderr
+    assert calls and calls[0]["port"] == 8123 and calls[0]["workers"] == 2
+    with database(tmp_path).session() as session:
+        assert find_active_key(session, key) is not None
+
+
+def test_serve_in_production_prints_no_key(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setenv("ICCS_ENV", "production")
+    monkeypatch.setenv("ICCS_PORT", "8124")
+    get_settings.cache_clear()
+    result = runner.invoke(cli, ["serve"])
+    assert result.exit_code == 0
+    assert "API key" not in result.output and not (tmp_path / "dev-api-key").exists()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.exc import OperationalError
 
 from service.api.deps import (
     BatcherDep,
@@ -88,7 +89,13 @@ def classify(
         api_key_id=caller.key_id,
         suggest=lambda texts, top_k: batcher.suggest(model.classifier, texts, top_k),
     )
-    writer.write(rows)
+    try:
+        writer.write(rows)
+    except OperationalError:
+        # Unreachable or locked database: nothing was stored, so nothing is returned either.
+        raise APIError(
+            503, "could not store the results; try again", code="database_unavailable"
+        ) from None
     metrics.observe_classifications(
         (r.suggestions[0]["code"], r.suggestions[0]["confidence"], r.needs_review) for r in results
     )

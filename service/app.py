@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from iccs import __version__
 from service.api.errors import install_error_handlers
-from service.api.routes import batches, classify, health, models, taxonomy
+from service.api.routes import batches, classify, health, models, reviews, taxonomy
 from service.api_keys import count_active_keys
 from service.auth import Authenticator
 from service.batcher import SuggestionBatcher
@@ -104,4 +104,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classify.router)
     app.include_router(models.router)
     app.include_router(batches.router)
+    app.include_router(reviews.router)
     return app

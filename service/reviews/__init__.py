@@ -1,0 +1,1 @@
+"""Analyst review: the queue, decisions with an audit trail, quality figures and the export."""

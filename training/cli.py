@@ -26,7 +26,12 @@ def train(
     ] = None,
     include_reviews: Annotated[
         Path | None,
-        typer.Option(help="Reviewed items (CSV in the corpus format) to add to training."),
+        typer.Option(
+            help="Analysts' decisions to add to training: a GET /v1/reviews/export file "
+            "(never enters the test split; the model card shows before/after).",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
 ) -> None:
     """Train, evaluate on dev and test, write a bundle, log to MLflow, promote if not worse."""
@@ -38,10 +43,15 @@ def train(
     except (ValueError, TypeError) as exc:
         raise fail(str(exc)) from None
     if include_reviews is not None:
-        settings.extra_training_data.append(include_reviews)
+        settings.review_exports.append(include_reviews)
     if not settings.corpus.is_file():
         raise fail(f"corpus not found: {settings.corpus}")
-    result = run_training(settings)
+    from training.reviews_import import ReviewExportError
+
+    try:
+        result = run_training(settings)
+    except ReviewExportError as exc:
+        raise fail(str(exc)) from None
     test = result.metrics["test"]["overall"]
     console.print(
         f"bundle {result.bundle}\n"

@@ -24,8 +24,13 @@ def _summary_row(name: str, s: dict[str, Any]) -> str:
 
 
 def write_model_card(
-    bundle: Path, model: ICCSClassifier, metadata: dict[str, Any], metrics: dict[str, Any]
+    bundle: Path,
+    model: ICCSClassifier,
+    metadata: dict[str, Any],
+    metrics: dict[str, Any],
+    learning_loop: str | None = None,
 ) -> Path:
+    """`learning_loop`: the before/after section when analysts' decisions were added."""
     cfg = model.config
     test, dev = metrics["test"], metrics["dev"]
     header = (
@@ -76,7 +81,7 @@ Accuracy by level on test (most probable node at each level): {levels}.
 Definitions: exact@k = gold code among the first k suggestions; ECE = expected calibration
 error of the first suggestion's confidence against exact correctness (15 bins); the autocoding
 threshold is chosen on dev for 97% precision and applied unchanged to test. Plots: `plots/`.
-
+{chr(10) + learning_loop if learning_loop else ""}
 ## Intended use
 Suggesting ICCS codes to statistical coders and auto-coding the records whose confidence clears
 the review threshold, with a quality-control sample of auto-coded records checked by people.

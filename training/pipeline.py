@@ -20,6 +20,7 @@ from iccs.taxonomy import load_taxonomy
 from training.corpus import data_version, load_corpus
 from training.evaluate import dev_thresholds, evaluate_frame, write_plots, write_report
 from training.model_card import write_model_card
+from training.reviews_import import ReviewImport, learning_loop_section, load_review_rows
 from training.tracking import TrackingResult, track_run
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class TrainingConfig:
     name: str = "iccs-classifier"
     corpus: Path = field(default_factory=corpus_path)
     extra_training_data: list[Path] = field(default_factory=list)
+    review_exports: list[Path] = field(default_factory=list)  # GET /v1/reviews/export files
     taxonomy_weight: float = 0.5
     experiment: str = "iccs"
     register: bool = True
@@ -54,7 +56,7 @@ class TrainingConfig:
                 raise ValueError(f"{path}: unknown setting {key!r}")
             if key == "corpus":
                 value = Path(value)
-            if key == "extra_training_data":
+            if key in ("extra_training_data", "review_exports"):
                 value = [Path(v) for v in value]
             setattr(config, key, value)
         return config
@@ -68,11 +70,14 @@ class TrainingResult:
     tracking: TrackingResult | None
 
 
-def _training_frame(config: TrainingConfig, corpus: pd.DataFrame) -> pd.DataFrame:
+def _training_frame(
+    config: TrainingConfig, corpus: pd.DataFrame, reviews: list[ReviewImport]
+) -> pd.DataFrame:
     frames = [corpus[corpus["split"] == "train"]]
     for extra in config.extra_training_data:
         extra_frame = load_corpus(extra)
         frames.append(extra_frame[extra_frame["split"] != "test"])
+    frames += [review.rows for review in reviews]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -89,23 +94,30 @@ def _flat_metrics(report: dict[str, Any], prefix: str) -> dict[str, float]:
     return {k: v for k, v in flat.items() if np.isfinite(v)}
 
 
-def _champion_score(dev: pd.DataFrame, name: str) -> tuple[float | None, Path | None]:
+def _champion_reports(
+    splits: dict[str, pd.DataFrame], name: str
+) -> tuple[dict[str, dict[str, Any] | None], Path | None]:
+    """The current champion's evaluation report on each split (None where it has none)."""
     current = champion_path(name=name)
+    reports: dict[str, dict[str, Any] | None] = dict.fromkeys(splits)
     if current is None or not (current / "config.json").is_file():
-        return None, None
+        return reports, None
     try:
-        champion, _ = load_bundle(current)
-        report, _ = evaluate_frame(champion, dev)
+        champion, metadata = load_bundle(current)
+        thresholds = {float(k): v for k, v in metadata.get("dev_thresholds", {}).items()}
+        for split, frame in splits.items():
+            reports[split], _ = evaluate_frame(champion, frame, thresholds or None)
     except Exception:  # an unloadable champion must not block a new model
         logger.exception("could not evaluate the current champion %s", current)
-        return None, current
-    return float(report["overall"][PROMOTION_METRIC]), current
+        return dict.fromkeys(splits), current
+    return reports, current
 
 
 def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingResult:
     started = time.perf_counter()
     corpus = load_corpus(config.corpus)
-    train_frame = _training_frame(config, corpus)
+    reviews = [load_review_rows(path, corpus) for path in config.review_exports]
+    train_frame = _training_frame(config, corpus, reviews)
     dev = corpus[corpus["split"] == "dev"]
     test = corpus[corpus["split"] == "test"]
     weights = np.where(train_frame["origin"] == "taxonomy", config.taxonomy_weight, 1.0)
@@ -132,6 +144,7 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
         "data_version": data_version(config.corpus),
         "taxonomy_version": load_taxonomy().version,
         "train_rows": len(train_frame),
+        "review_rows": sum(len(review.rows) for review in reviews),
         "training_seconds": round(fit_seconds, 1),
         "dev_thresholds": {f"{k:.2f}": v for k, v in thresholds.items()},
         "metrics": {
@@ -144,8 +157,18 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     metrics = {"dev": dev_report, "test": test_report, "dev_thresholds": thresholds}
     write_report(metrics, bundle)
     plots = write_plots(test_records, bundle / "plots", "test split")
-    write_model_card(bundle, model, metadata, metrics)
-    champion_score, champion_dir = _champion_score(dev, config.name)
+    # The champion on dev decides promotion; with reviews, its test figures are the "before".
+    before, champion_dir = _champion_reports(
+        {"dev": dev, "test": test} if reviews else {"dev": dev}, config.name
+    )
+    loop = None
+    if reviews:
+        champion = None if champion_dir is None else f"{config.name} {champion_dir.name}"
+        after = {"dev": dev_report, "test": test_report}
+        loop = learning_loop_section(reviews, champion, before, after)
+    write_model_card(bundle, model, metadata, metrics, loop)
+    dev_before = before["dev"]
+    champion_score = None if dev_before is None else float(dev_before["overall"][PROMOTION_METRIC])
     candidate_score = float(dev_report["overall"][PROMOTION_METRIC])
     promoted = champion_score is None or candidate_score >= champion_score
     if promoted:

@@ -189,17 +189,18 @@ def main() -> None:
             f"{_memory_gib():.0f} GiB, Python {platform.python_version()}; model: {model_note}; "
             f"input CSV, output JSONL, top-3, wall time of the whole command (start-up and model "
             "load included). Peak memory is the command's peak resident set (for Ray: the "
-            "driver process only).",
+            "driver process only). Load: the machine's 1-minute load average after the case; "
+            "above the core count, other work shared the CPUs and the figures understate it.",
             "",
-            "| case | rows | texts classified | seconds | rows/s | peak memory |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| case | rows | texts classified | seconds | rows/s | peak memory | load (1 min) |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for label, source, extra in cases:
             figures = run_classify(source, work / "out.jsonl", model, extra)
             row = (
                 f"| {label} | {figures['rows']:,} | {figures['classified']:,} | "
                 f"{figures['seconds']:.1f} | {figures['rows_per_s']:,.0f} | "
-                f"{figures['peak_mib']:,.0f} MiB |"
+                f"{figures['peak_mib']:,.0f} MiB | {os.getloadavg()[0]:.1f} |"
             )
             print(row, flush=True)
             lines.append(row)

@@ -87,6 +87,8 @@ def classify(
 
     if input_path.resolve() == output.resolve():
         raise _fail("the output must not be the input file")
+    if not output.parent.is_dir():
+        raise _fail(f"output folder not found: {output.parent}")
     job = BulkJob(
         input=input_path,
         output=output,

@@ -189,3 +189,14 @@ def test_ctrl_c_and_kill_then_resume_give_every_row_once(
     assert "classified 6,000 rows" in said and before_kill < 6_000
     assert output.read_bytes() == reference.read_bytes()
     assert not checkpoint_path(output).exists()
+
+
+def test_missing_output_folder(tmp_path: Path, tiny_bundle: Path) -> None:
+    source = write_backlog(tmp_path / "in.csv", 3, 3)
+    result = runner.invoke(
+        app,
+        ["classify", str(source), "-o", str(tmp_path / "nope" / "out.jsonl"),
+         "--id-column", "case_id", "--text-column", "offence", "--model", str(tiny_bundle)],
+        env=ENV,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "output folder not found" in result.output

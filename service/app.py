@@ -21,6 +21,7 @@ from service.metrics import ServiceMetrics
 from service.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
 from service.model_holder import ModelHolder, ReloadSignal
 from service.rate_limit import RateLimiter
+from service.web import pages
 from service.writer import ClassificationWriter
 
 logger = logging.getLogger(__name__)
@@ -105,4 +106,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(batches.router)
     app.include_router(reviews.router)
+    app.include_router(pages.router)  # /review, /dashboard and their static files
     return app

@@ -1,0 +1,230 @@
+"""The review page end to end in headless Chromium (Debian's `chromium` and `chromium-driver`,
+driven by Selenium): sign in, decide three items with the keyboard, check the audit trail, and
+look at the dashboard. Skipped only when Chromium is missing outside CI (CI=true fails instead).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from iccs.paths import PROJECT_ROOT
+from service.app import create_app
+from service.reviews.config import ReviewSettings
+from service.reviews.queue import ReviewQueue
+from tests.service.conftest import create_keys, make_settings
+from tests.service.test_reviews import TEXTS
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path(os.environ.get("ICCS_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("ICCS_CHROMEDRIVER", "/usr/bin/chromedriver"))
+DOCS = PROJECT_ROOT / "docs"
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1360,1000",
+)
+
+
+def _browser_or_skip() -> Any:
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    try:
+        from selenium import webdriver
+    except ImportError:
+        if in_ci:
+            raise
+        pytest.skip("selenium is not installed (make install)")
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        message = f"{CHROMIUM} or {CHROMEDRIVER} missing (make browser installs them)"
+        if in_ci:
+            pytest.fail(message)
+        pytest.skip(message)
+    return webdriver
+
+
+@dataclass
+class LiveService:
+    url: str
+    keys: dict[str, str]
+
+    def api(self, role: str) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.keys[role]}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live(tmp_path: Path, tiny_bundle: Path) -> Iterator[LiveService]:
+    """The service on a real socket, with a queue of flagged records."""
+    settings = make_settings(tmp_path, tiny_bundle)
+    keys = create_keys(settings, ("submitter", "analyst", "admin"))
+    app = create_app(settings)
+    app.state.review_queue = ReviewQueue(
+        ReviewSettings(qc_rate=0.0, double_coding_rate=0.0, sync_interval_seconds=0)
+    )
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
+        time.sleep(0.05)
+    service = LiveService(f"http://127.0.0.1:{port}", keys)
+    with service.api("submitter") as client:
+        items = [{"id": str(i), "text": t} for i, t in enumerate(TEXTS)]
+        assert client.post("/v1/classify", json={"items": items}).status_code == 200
+    try:
+        yield service
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    webdriver = _browser_or_skip()
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in CHROMIUM_ARGS:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=DriverService(str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except Exception:  # the element may be between two renders
+            value = None
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_analyst_decides_three_items_with_the_keyboard(
+    live: LiveService, browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    def by_id(element_id: str) -> Any:
+        return browser.find_element(By.ID, element_id)
+
+    def press(*keys: str) -> None:
+        ActionChains(browser).send_keys(*keys).perform()
+
+    def current_item() -> str:
+        return str(by_id("item").get_attribute("data-id"))
+
+    def next_item_after(previous: str) -> str:
+        return str(
+            wait_for(
+                lambda: (
+                    by_id("item").is_displayed() and current_item() != previous and current_item()
+                ),
+                "the next item",
+            )
+        )
+
+    browser.get(f"{live.url}/review")
+    by_id("key-input").send_keys(live.keys["submitter"], Keys.ENTER)  # not an analyst
+    wait_for(lambda: "not a valid analyst key" in by_id("signin-error").text, "the refusal")
+    by_id("key-input").send_keys(live.keys["analyst"], Keys.ENTER)
+    wait_for(lambda: by_id("item").is_displayed(), "the first item")
+    assert by_id("analyst-name").text == "test analyst (analyst)"
+    pending = int(by_id("queue-pending").text)
+    assert pending >= 4
+    suggestions = browser.find_elements(By.CSS_SELECTOR, "#suggestions .suggestion")
+    assert 1 <= len(suggestions) <= 3
+    assert any(s.find_elements(By.CSS_SELECTOR, ".definition") for s in suggestions)
+
+    decided: list[tuple[str, str, str]] = []  # (item id, action, code)
+    first = current_item()
+    first_code = str(suggestions[0].get_attribute("data-code"))
+    press("1")  # accept the first suggestion
+    decided.append((first, "accept", first_code))
+    second = next_item_after(first)
+
+    press("/")  # search the taxonomy in Spanish, pick with the arrow keys, Enter recodes
+    wait_for(lambda: browser.switch_to.active_element == by_id("picker-input"), "the picker")
+    press("robo")
+    hits = wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, "#picker-results .hit"), "search hits"
+    )
+    assert len(hits) >= 2
+    press(Keys.ARROW_DOWN)
+    chosen = str(hits[1].get_attribute("data-code"))
+    assert "selected" in str(hits[1].get_attribute("class"))
+    press(Keys.ENTER)
+    decided.append((second, "recode", chosen))
+    third = next_item_after(second)
+    wait_for(lambda: by_id("progress-today").text == "2", "own progress")
+
+    save_screenshot(browser, screenshot_path(tmp_path, "review-page.png"))
+    press("n")  # not an offence
+    decided.append((third, "not_an_offence", "NONE"))
+    next_item_after(third)
+    wait_for(lambda: by_id("progress-total").text == "3", "own progress")
+    assert int(by_id("queue-pending").text) == pending - 3
+    recent = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#recent li")]
+    assert len(recent) == 3 and recent[0] == "not an offence NONE Not a criminal offence"
+
+    with live.api("admin") as admin:
+        trail = admin.get("/v1/reviews/audit").json()
+    events = [(e["item_id"], e["action"], e["code"]) for e in reversed(trail["events"])]
+    assert events == decided
+    assert all(e["actor_name"] == "test analyst" for e in trail["events"])
+    assert all(e["after"]["state"] == "decided" for e in trail["events"])
+
+    browser.get(f"{live.url}/dashboard")  # same tab: still signed in
+    wait_for(lambda: by_id("tile-backlog").text == str(pending - 3), "the dashboard figures")
+    bars = browser.find_elements(By.CSS_SELECTOR, "#chart-batches rect")
+    assert bars and browser.find_elements(By.CSS_SELECTOR, "#chart-backlog polyline")
+    assert by_id("tile-autocoding").text.endswith("%")
+    save_screenshot(browser, screenshot_path(tmp_path, "dashboard.png"))
+
+
+def screenshot_path(tmp_path: Path, name: str) -> Path:
+    """docs/NAME in CI, when asked (ICCS_UPDATE_SCREENSHOTS=1) or when missing; otherwise a
+    temporary file, so that a local run leaves the work tree clean."""
+    update = os.environ.get("ICCS_UPDATE_SCREENSHOTS") == "1" or os.environ.get("CI") == "true"
+    if update or not (DOCS / name).exists():
+        DOCS.mkdir(parents=True, exist_ok=True)
+        return DOCS / name
+    return tmp_path / name
+
+
+def save_screenshot(browser: Any, path: Path) -> None:
+    assert browser.save_screenshot(str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -89,6 +89,16 @@ def _best_temperature(logits: np.ndarray, y: np.ndarray, mask: np.ndarray) -> tu
     return float(fit.x), float(fit.fun)
 
 
+def calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error: |confidence - accuracy| averaged over equal-width bins."""
+    which = np.clip((confidence * bins).astype(int), 0, bins - 1)
+    error = 0.0
+    for b in np.unique(which):
+        mask = which == b
+        error += mask.mean() * abs(confidence[mask].mean() - right[mask].mean())
+    return float(error)
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -208,11 +218,41 @@ class ICCSClassifier:
         fitted = [self.blend[lang] for lang in LANGUAGES if lang in self.blend]
         self.blend.setdefault("other", min(fitted, key=lambda wt: wt[0]) if fitted else overall)
         self.blend_weight, self.temperature = overall
+        if self.config.temperature is None:
+            self._fit_confidence_scale([t for t, _ in pairs], [c for _, c in pairs])
         logger.info(
             "lexical scale %.2f, blend (weight, temperature) %s",
             self.lexical_scale,
             {k: (round(w, 2), round(t, 3)) for k, (w, t) in self.blend.items()},
         )
+
+    def _fit_confidence_scale(self, texts: list[str], codes: list[str]) -> None:
+        """Scale every temperature by the factor that makes the first suggestion's confidence
+        honest on held-out texts (lowest expected calibration error).
+
+        Log-likelihood fits the whole distribution; what people read is the confidence of the
+        first, possibly backed-off, suggestion, so that is what this last step calibrates.
+        """
+        fitted = dict(self.blend)
+        best: tuple[float, float] | None = None
+        for factor in np.arange(0.7, 1.51, 0.05):
+            self.blend = {k: (w, t * factor) for k, (w, t) in fitted.items()}
+            nodes = self.hierarchy.node_proba(self.predict_proba(texts))
+            decisions = [self.hierarchy.decide(row, self.config.backoff_threshold) for row in nodes]
+            confidence = np.array([d.confidence for d in decisions])
+            right = np.array(
+                [
+                    c == d.code or (d.code != NONE_CODE and c.startswith(d.code))
+                    for c, d in zip(codes, decisions, strict=True)
+                ]
+            )
+            error = calibration_error(confidence, right)
+            if best is None or error < best[0] - 1e-9:
+                best = (error, float(factor))
+        assert best is not None
+        self.blend = {k: (w, t * best[1]) for k, (w, t) in fitted.items()}
+        self.temperature *= best[1]
+        logger.info("confidence scale %.2f (dev calibration error %.3f)", best[1], best[0])
 
     def _fit_blend(
         self, lex: np.ndarray, sem: np.ndarray | None, y: np.ndarray, mask: np.ndarray

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import f1_score
 
+from iccs.classifier import calibration_error
+
 LEVELS = {"section": 2, "division": 4, "group": 5, "class": 6}
 TARGET_PRECISIONS = (0.95, 0.97, 0.99)
 
@@ -73,14 +75,7 @@ def expected_calibration_error(
 ) -> float:
     if len(confidence) == 0:
         return float("nan")
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            ece += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
-    return float(ece)
+    return calibration_error(confidence, correct, bins)
 
 
 def reliability_table(

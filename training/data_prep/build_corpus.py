@@ -32,6 +32,15 @@ OUT = PROJECT_ROOT / "datasets" / "corpus"
 # (dev share, test share) by origin; taxonomy rows always train.
 SPLIT_SHARES = {"real": (0.12, 0.25), "synthetic": (0.12, 0.17)}
 _DIGITS = re.compile(r"\d+")
+# (file, language, id prefix) of the texts the project wrote; later rounds add files here.
+SYNTHETIC_FILES = (
+    ("en_synthetic.csv", "en", "en-syn"),
+    ("es_texts.csv", "es", "es-syn"),
+    ("ko_texts.csv", "ko", "ko-syn"),
+    ("en_other_jurisdictions.csv", "en", "en-oj"),
+    ("es_texts_2.csv", "es", "es-syn2"),
+    ("ko_texts_2.csv", "ko", "ko-syn2"),
+)
 
 
 def near_duplicate_key(text: str) -> str:
@@ -170,21 +179,18 @@ def build(work: Path, out: Path = OUT) -> None:
             }
         )
         groups[rid] = s["group"]
-    for name, language in (
-        ("en_synthetic.csv", "en"),
-        ("es_texts.csv", "es"),
-        ("ko_texts.csv", "ko"),
-    ):
+    for name, language, prefix in SYNTHETIC_FILES:
         for n, r in enumerate(read_csv(work / name), start=1):
-            kind = r.get("kind") or "narrative"
+            kind = r.get("kind") or ("title" if r.get("jurisdiction") else "narrative")
+            where = f"_{r['jurisdiction'].lower()}" if r.get("jurisdiction") else ""
             rows.append(
                 {
-                    "id": f"{language}-syn-{n:05d}",
+                    "id": f"{prefix}-{n:05d}",
                     "text": r["text"].strip(),
                     "language": language,
                     "iccs_code": r["iccs_code"].strip(),
                     "origin": "synthetic",
-                    "source": f"project_{kind}",
+                    "source": f"project_{kind}{where}",
                     "labeller": f"author-agent-{language}",
                 }
             )
@@ -224,6 +230,7 @@ def build(work: Path, out: Path = OUT) -> None:
     previous = {}
     if (out / "iccs_corpus.csv").is_file():
         previous = {r["id"]: r["split"] for r in read_csv(out / "iccs_corpus.csv")}
+    frozen = (out / "test_split.sha256").is_file()
     component_split: dict[str, str] = {}
     for r in kept:  # frozen assignments first
         if r["id"] in previous:
@@ -238,10 +245,16 @@ def build(work: Path, out: Path = OUT) -> None:
             split = component_split[root]
         else:
             dev_share, test_share = SPLIT_SHARES[r["origin"]]
+            if frozen:  # the test split is frozen: later rows go to train and dev only
+                test_share = 0.0
             u = int(hashlib.sha256(root.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
             split = "test" if u < test_share else "dev" if u < test_share + dev_share else "train"
         component_split.setdefault(root, split)
         r["split"] = component_split[root]
+    if frozen:  # a new text that near-duplicates a frozen test text would grow the test split
+        late = [r for r in kept if r["split"] == "test" and r["id"] not in previous]
+        dropped["near-duplicate of a frozen test text"] += len(late)
+        kept = [r for r in kept if not (r["split"] == "test" and r["id"] not in previous)]
 
     out.mkdir(parents=True, exist_ok=True)
     kept.sort(key=lambda r: r["id"])

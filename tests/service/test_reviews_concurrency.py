@@ -1,0 +1,128 @@
+"""Concurrent decisions (exactly one wins; the others get 409), and the whole review workflow on
+PostgreSQL (dialect-specific insert, trigger, date grouping)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.exc import DatabaseError
+
+from service.api_keys import Principal
+from service.db import Database
+from service.db.models import ReviewAuditEvent, ReviewCoding, ReviewItem
+from service.reviews.decisions import Decision, ReviewError, decide
+from tests.service.conftest import Service, ServiceFactory
+from tests.service.test_reviews import TEXTS, add_key, classify, queue_page, use_queue
+
+
+def race(database: Database, item_id: uuid.UUID, codes: list[str]) -> list[str]:
+    """Analysts 1..n decide the same item at the same moment; 'ok' or the error code each."""
+    barrier = threading.Barrier(len(codes))
+
+    def one(analyst: int) -> str:
+        principal = Principal(1000 + analyst, f"analyst {analyst}", "analyst", "iccs_test")
+        with database.sessionmaker() as session:
+            barrier.wait()
+            try:
+                decide(session, item_id, principal, Decision("recode", 1, codes[analyst]))
+            except ReviewError as exc:
+                return exc.code
+            return "ok"
+
+    with ThreadPoolExecutor(len(codes)) as pool:
+        return list(pool.map(one, range(len(codes))))
+
+
+def test_concurrent_decisions_one_wins_the_others_get_409(svc: Service) -> None:
+    use_queue(svc, qc_rate=0.0)
+    classify(svc, TEXTS)
+    item = queue_page(svc)["items"][0]
+    item_id = uuid.UUID(item["id"])
+    codes = ["050229", "020111", "0907", "NONE"]
+    outcomes = race(svc.db, item_id, codes)
+    assert sorted(outcomes) == ["ok", "stale_version", "stale_version", "stale_version"]
+    winner = codes[outcomes.index("ok")]
+    with svc.db.session() as session:
+        stored = session.get(ReviewItem, item_id)
+        assert stored is not None
+        assert stored.final_code == winner and stored.version == 2
+        events = session.scalars(
+            select(ReviewAuditEvent).where(ReviewAuditEvent.item_id == item_id)
+        ).all()
+        assert [e.code for e in events] == [winner]  # no trace of an overwrite
+
+
+def test_concurrent_blind_codings_both_count(svc: Service) -> None:
+    use_queue(svc, qc_rate=0.0, double_coding_rate=1.0)
+    classify(svc, TEXTS)
+    item_id = uuid.UUID(queue_page(svc)["items"][0]["id"])
+    assert race(svc.db, item_id, ["050229", "050229"]) == ["ok", "ok"]
+    with svc.db.session() as session:
+        stored = session.get(ReviewItem, item_id)
+        assert stored is not None and stored.state == "decided" and stored.codings == 2
+        assert stored.final_code == "050229"
+        assert len(session.scalars(select(ReviewCoding.id)).all()) == 2
+
+
+@pytest.mark.postgres
+def test_review_workflow_on_postgres(service_factory: ServiceFactory, postgres_url: str) -> None:
+    with service_factory(database_url=postgres_url) as svc:
+        assert svc.db.backend == "postgresql"
+        use_queue(svc, qc_rate=0.0)
+        results = classify(svc, TEXTS)
+        mine = {r["classification_id"] for r in results if r["needs_review"]}
+        items = [i for i in queue_page(svc, limit=200)["items"] if i["id"] in mine]
+        assert {i["id"] for i in items} == mine
+        queue_page(svc, limit=200)  # a second scan inserts nothing twice
+
+        first, second, third = items[:3]
+        headers = svc.headers("analyst")
+        ok = svc.client.post(
+            f"/v1/reviews/{first['id']}/decision",
+            json={"action": "recode", "code": "050229", "version": 1},
+            headers=headers,
+        )
+        assert ok.status_code == 200 and ok.json()["final_code"] == "050229"
+        stale = svc.client.post(
+            f"/v1/reviews/{first['id']}/decision",
+            json={"action": "accept", "version": 1},
+            headers=headers,
+        )
+        assert stale.status_code == 409 and stale.json()["error"]["code"] == "stale_version"
+
+        bob_id, bob = add_key(svc, "analyst", "bob")
+        carol_id, carol = add_key(svc, "analyst", "carol")
+        assigned = svc.client.post(
+            f"/v1/reviews/{second['id']}/assign",
+            json={"analyst_key_ids": [bob_id, carol_id], "version": 1},
+            headers=svc.headers("admin"),
+        )
+        assert assigned.status_code == 200, assigned.text
+        for who in (bob, carol):
+            response = svc.client.post(
+                f"/v1/reviews/{second['id']}/decision",
+                json={"action": "not_an_offence", "version": 2},
+                headers=who,
+            )
+            assert response.status_code == 200, response.text
+        assert response.json()["final_by"] == "bob, carol"
+
+        outcomes = race(svc.db, uuid.UUID(third["id"]), ["0907", "020111", "050229"])
+        assert sorted(outcomes) == ["ok", "stale_version", "stale_version"]
+
+        with pytest.raises(DatabaseError, match="append-only"), svc.db.session() as session:
+            session.execute(update(ReviewAuditEvent).values(comment="rewritten"))
+
+        for path in ("/v1/reviews/stats", "/v1/reviews/dashboard"):
+            response = svc.client.get(path, headers=headers)
+            assert response.status_code == 200, response.text
+        board: dict[str, Any] = response.json()
+        assert sum(board["by_day"][-1]["sections"].values()) >= len(TEXTS)
+        export = svc.client.get("/v1/reviews/export", headers=svc.headers("admin"))
+        assert export.status_code == 200
+        assert first["id"] in export.text and second["id"] in export.text

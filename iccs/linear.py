@@ -37,8 +37,13 @@ class LinearHead:
             return cls(sparse.csr_matrix(coef), intercept, kind)
         return cls(coef, intercept, kind)
 
+    def __post_init__(self) -> None:
+        # Transposed once, in the layout the product needs; transposing a sparse matrix per
+        # call costs more than the product itself.
+        self._coef_t = self.coef.T.tocsr() if sparse.issparse(self.coef) else self.coef.T
+
     def log_scores(self, features: np.ndarray | sparse.spmatrix) -> np.ndarray:
-        raw = features @ self.coef.T
+        raw = features @ self._coef_t
         scores = np.asarray(raw.toarray() if sparse.issparse(raw) else raw) + self.intercept
         return log_softmax(scores) if self.kind == "softmax" else scores
 

@@ -54,7 +54,7 @@ def main() -> None:
     if bundle is None:
         raise SystemExit("no model: run `iccs train` first")
     started = time.perf_counter()
-    model, metadata = load_bundle(bundle)
+    model, _ = load_bundle(bundle)
     texts = load_corpus(corpus_path())["text"].drop_duplicates().tolist()
     model.suggest(texts[:8])  # loads the embedder and warms caches
     figures["bundle"] = str(bundle)

@@ -40,7 +40,7 @@ class LinearHead:
     def __post_init__(self) -> None:
         # Transposed once, in the layout the product needs; transposing a sparse matrix per
         # call costs more than the product itself.
-        self._coef_t = self.coef.T.tocsr() if sparse.issparse(self.coef) else self.coef.T
+        self._coef_t = sparse.csr_matrix(self.coef.T) if sparse.issparse(self.coef) else self.coef.T
 
     def log_scores(self, features: np.ndarray | sparse.spmatrix) -> np.ndarray:
         raw = features @ self._coef_t

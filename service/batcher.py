@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from iccs.classifier import ICCSClassifier, Prediction
+from service.queues import take_queued
 
 logger = logging.getLogger(__name__)
 
@@ -76,17 +77,7 @@ class SuggestionBatcher:
             job = self._queue.get()
             if job is None:
                 return
-            jobs, size, stopping = [job], len(job.texts), False
-            while size < self.max_texts:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                jobs.append(more)
-                size += len(more.texts)
+            jobs, stopping = take_queued(self._queue, job, self.max_texts, lambda j: len(j.texts))
             self._process(jobs)
             if stopping:
                 return

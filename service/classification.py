@@ -6,7 +6,6 @@ taxonomy versions, so the statistical office can tell which model said what.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,12 +14,11 @@ from typing import Any
 
 from iccs.classifier import Prediction
 from iccs.hierarchy import NONE_CODE
+from iccs.language import guess_language as guess_text_language
 from iccs.taxonomy import Language, load_taxonomy
 from service.db.base import utcnow
 from service.db.models import Classification
 from service.model_holder import ServedModel
-
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,11 @@ class ClassificationResult:
 
 
 def guess_language(text: str, given: str | None) -> str | None:
-    """What the client said, else 'ko' for Hangul; other languages are left unknown."""
+    """What the client said, else the core's guess (en, es, ko); other languages stay unknown."""
     if given:
         return given
-    return "ko" if _HANGUL.search(text) else None
+    guess = guess_text_language(text)
+    return None if guess == "other" else guess
 
 
 @lru_cache(maxsize=8192)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from service.db.models import Classification
+from service.queues import take_queued
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +68,7 @@ class ClassificationWriter:
             job = self._queue.get()
             if job is None:
                 return
-            jobs, size, stopping = [job], len(job.rows), False
-            while size < self.max_rows:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                jobs.append(more)
-                size += len(more.rows)
+            jobs, stopping = take_queued(self._queue, job, self.max_rows, lambda j: len(j.rows))
             self._commit_each_on_failure(jobs)
             if stopping:
                 return

@@ -10,13 +10,11 @@ queue and run in their own thread, so they never hold small ones up.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from iccs.classifier import ICCSClassifier, Prediction
-from service.queues import take_queued
+from service.queues import BatchingWorker
 
 logger = logging.getLogger(__name__)
 
@@ -42,28 +40,15 @@ class _Job:
     future: Future[list[Prediction]] = field(default_factory=Future)
 
 
-class SuggestionBatcher:
+class SuggestionBatcher(BatchingWorker[_Job]):
     """Runs `suggest` for queued requests in batches of up to `max_texts` texts."""
 
     def __init__(self, max_texts: int = 64) -> None:
-        self.max_texts = max_texts
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        super().__init__("iccs-batcher", max_texts)
 
     @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if not self.running:
-            self._thread = threading.Thread(target=self._run, name="iccs-batcher", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
+    def max_texts(self) -> int:
+        return self.limit
 
     def suggest(self, classifier: ICCSClassifier, texts: list[str], top_k: int) -> list[Prediction]:
         if len(texts) > self.max_texts or not self.running:
@@ -72,15 +57,11 @@ class SuggestionBatcher:
         self._queue.put(job)
         return job.future.result()
 
-    def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            jobs, stopping = take_queued(self._queue, job, self.max_texts, lambda j: len(j.texts))
-            self._process(jobs)
-            if stopping:
-                return
+    def _size(self, job: _Job) -> int:
+        return len(job.texts)
+
+    def _handle(self, jobs: list[_Job]) -> None:
+        self._process(jobs)
 
     @staticmethod
     def _process(jobs: list[_Job]) -> None:

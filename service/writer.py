@@ -9,8 +9,6 @@ committed, so an id it returns can be looked up at once.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -18,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from service.db.models import Classification
-from service.queues import take_queued
+from service.queues import BatchingWorker
 
 logger = logging.getLogger(__name__)
 
@@ -29,29 +27,16 @@ class _Write:
     done: Future[None] = field(default_factory=Future)
 
 
-class ClassificationWriter:
+class ClassificationWriter(BatchingWorker[_Write]):
     """Commits queued rows in batches of up to `max_rows`; `write` blocks until committed."""
 
     def __init__(self, session_factory: Callable[[], Session], max_rows: int = 2000) -> None:
+        super().__init__("iccs-writer", max_rows)
         self._session_factory = session_factory
-        self.max_rows = max_rows
-        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
 
     @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if not self.running:
-            self._thread = threading.Thread(target=self._run, name="iccs-writer", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
+    def max_rows(self) -> int:
+        return self.limit
 
     def write(self, rows: Sequence[Classification]) -> None:
         if not rows:
@@ -63,15 +48,11 @@ class ClassificationWriter:
         self._queue.put(job)
         job.done.result()
 
-    def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            jobs, stopping = take_queued(self._queue, job, self.max_rows, lambda j: len(j.rows))
-            self._commit_each_on_failure(jobs)
-            if stopping:
-                return
+    def _size(self, job: _Write) -> int:
+        return len(job.rows)
+
+    def _handle(self, jobs: list[_Write]) -> None:
+        self._commit_each_on_failure(jobs)
 
     def _commit(self, jobs: list[_Write]) -> None:
         with self._session_factory() as session:

@@ -66,6 +66,31 @@ def tiny_training_rows(taxonomy: Taxonomy) -> tuple[list[str], list[str]]:
     return texts, codes
 
 
+def write_tiny_corpus(path: Path, taxonomy: Taxonomy) -> Path:
+    """The tiny rows as a corpus CSV: taxonomy rows train; the texts spread over the splits."""
+    import pandas as pd
+
+    texts, codes = tiny_training_rows(taxonomy)
+    rows = []
+    for i, (text, code) in enumerate(zip(texts, codes, strict=True)):
+        is_tiny = i < len(TINY_TEXTS)
+        split = "train" if not is_tiny or i % 3 == 0 else ("dev" if i % 3 == 1 else "test")
+        rows.append(
+            {
+                "id": f"t{i}",
+                "text": text,
+                "language": "en",
+                "iccs_code": code,
+                "origin": "synthetic" if is_tiny else "taxonomy",
+                "source": "test",
+                "labeller": "test",
+                "split": split,
+            }
+        )
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
 @pytest.fixture(scope="session")
 def taxonomy() -> Taxonomy:
     return load_taxonomy()

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from iccs.cli import _register_plugins, app
-from tests.conftest import TINY_TEXTS, tiny_training_rows
+from tests.conftest import write_tiny_corpus
 
 runner = CliRunner()
 _register_plugins()
@@ -19,25 +19,7 @@ _register_plugins()
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory, taxonomy) -> dict[str, Path]:  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("train")
-    texts, codes = tiny_training_rows(taxonomy)
-    rows = []
-    for i, (text, code) in enumerate(zip(texts, codes, strict=True)):
-        is_tiny = i < len(TINY_TEXTS)
-        split = "train" if not is_tiny or i % 3 == 0 else ("dev" if i % 3 == 1 else "test")
-        rows.append(
-            {
-                "id": f"t{i}",
-                "text": text,
-                "language": "en",
-                "iccs_code": code,
-                "origin": "synthetic" if is_tiny else "taxonomy",
-                "source": "test",
-                "labeller": "test",
-                "split": split,
-            }
-        )
-    corpus = root / "corpus.csv"
-    pd.DataFrame(rows).to_csv(corpus, index=False)
+    corpus = write_tiny_corpus(root / "corpus.csv", taxonomy)
     config = root / "train.toml"
     config.write_text(
         f'corpus = "{corpus}"\nexperiment = "test"\n[classifier]\nembedder = ""\n'

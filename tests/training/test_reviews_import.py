@@ -15,7 +15,7 @@ from iccs.bundle import save_bundle
 from iccs.classifier import ICCSClassifier
 from iccs.cli import _register_plugins, app
 from service.reviews.export import EXPORT_COLUMNS
-from tests.conftest import TINY_TEXTS, tiny_training_rows
+from tests.conftest import write_tiny_corpus
 from training.corpus import COLUMNS
 from training.reviews_import import ReviewExportError, load_review_rows
 
@@ -47,26 +47,7 @@ def write_export(path: Path, rows: list[dict[str, str]]) -> Path:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory, taxonomy) -> Path:  # type: ignore[no-untyped-def]
-    texts, codes = tiny_training_rows(taxonomy)
-    rows = []
-    for i, (text, code) in enumerate(zip(texts, codes, strict=True)):
-        is_tiny = i < len(TINY_TEXTS)
-        split = "train" if not is_tiny or i % 3 == 0 else ("dev" if i % 3 == 1 else "test")
-        rows.append(
-            {
-                "id": f"t{i}",
-                "text": text,
-                "language": "en",
-                "iccs_code": code,
-                "origin": "synthetic" if is_tiny else "taxonomy",
-                "source": "test",
-                "labeller": "test",
-                "split": split,
-            }
-        )
-    path = tmp_path_factory.mktemp("loop") / "corpus.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+    return write_tiny_corpus(tmp_path_factory.mktemp("loop") / "corpus.csv", taxonomy)
 
 
 def test_export_rows_become_training_rows_never_test_rows(corpus: Path, tmp_path: Path) -> None:

@@ -7,7 +7,20 @@ from pathlib import Path
 
 import pandas as pd
 
-COLUMNS = ["id", "text", "language", "iccs_code", "origin", "source", "labeller", "split"]
+COLUMNS = [
+    "id",
+    "text",
+    "language",
+    "iccs_code",
+    "origin",
+    "source",
+    "labeller",
+    "split",
+    "jurisdiction",
+    "fold",
+]
+# Added in corpus round 3; older corpus files (and review exports) lack them.
+OPTIONAL_COLUMNS = {"jurisdiction": "none", "fold": ""}
 ORIGINS = ("real", "synthetic", "taxonomy")
 SPLITS = ("train", "dev", "test")
 
@@ -15,6 +28,9 @@ SPLITS = ("train", "dev", "test")
 def load_corpus(path: Path) -> pd.DataFrame:
     """Every column as text: codes keep their leading zeros, empty cells stay empty strings."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    for column, default in OPTIONAL_COLUMNS.items():
+        if column not in frame.columns:
+            frame[column] = default
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {', '.join(missing)}")

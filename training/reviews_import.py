@@ -95,6 +95,8 @@ def load_review_rows(path: Path, corpus: pd.DataFrame) -> ReviewImport:
             "source": REVIEW_SOURCE,
             "labeller": labellers,
             "split": "train",
+            "jurisdiction": "none",
+            "fold": "",
         },
         columns=COLUMNS,
     ).reset_index(drop=True)
@@ -156,12 +158,12 @@ def learning_loop_section(
         return "\n".join(lines) + "\n"
     lines += [
         f"- Before: the champion `{champion}`; after: this model, on the same splits. "
-        "Promotion still follows the rule (dev exact@1 not worse).",
+        "Promotion still follows the rule (LOJO, or dev, exact@1 not worse).",
         "",
         "| split | figure | before | after | change |",
         "|---|---|---|---|---|",
     ]
-    for split in ("test", "dev"):
+    for split in [s for s in ("test", "dev") if s in after]:
         for key, label in FIGURES:
             old, new = _figure(before.get(split), key), _figure(after[split], key)
             change = f"{new - old:+.3f}" if old is not None and new is not None else "n/a"

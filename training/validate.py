@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pandas as pd
 
 from iccs.hierarchy import NONE_CODE
 from iccs.taxonomy import load_taxonomy
-from iccs.text import normalize
+from iccs.text import normalize, tokens
 from training.corpus import ORIGINS, SPLITS, load_corpus, test_split_fingerprint
 
 
@@ -19,13 +20,18 @@ from training.corpus import ORIGINS, SPLITS, load_corpus, test_split_fingerprint
 class Minimums:
     """The corpus issue's required counts."""
 
+    rows: int = 22_000
+    real: int = 13_000
+    real_jurisdictions: int = 12
     real_english: int = 5000
+    real_spanish: int = 2000
+    real_korean: int = 4500
     synthetic_english: int = 2000
     spanish: int = 1500
     korean: int = 500
     none: int = 200
     leaf_share_with_5: float = 0.90
-    test_share: float = 0.15
+    test_rows: int = 2000  # the test split is frozen: new rows never join it
 
 
 @dataclass
@@ -107,12 +113,20 @@ def validate_corpus(
             minimums.spanish,
         ),
         "Korean texts": (count(lang == "ko"), minimums.korean),
+        "rows": (len(frame), minimums.rows),
+        "real rows": (count(origin == "real"), minimums.real),
+        "jurisdictions with real rows": (
+            frame.loc[origin == "real", "jurisdiction"].nunique(),
+            minimums.real_jurisdictions,
+        ),
+        "real Spanish texts": (count((lang == "es") & (origin == "real")), minimums.real_spanish),
+        "real Korean texts": (count((lang == "ko") & (origin == "real")), minimums.real_korean),
         "NONE examples": (count(frame["iccs_code"] == NONE_CODE), minimums.none),
         "leaf codes with 5 examples": (
             leaf_with_5,
             round(minimums.leaf_share_with_5 * len(leaves)),
         ),
-        "test rows": (count(frame["split"] == "test"), round(minimums.test_share * len(frame))),
+        "test rows": (count(frame["split"] == "test"), minimums.test_rows),
     }
     for name, (have, need) in checks.items():
         if have < need:
@@ -120,6 +134,8 @@ def validate_corpus(
     test = frame[frame["split"] == "test"]
     if len(test) and (test["origin"] == "real").mean() <= 0.5:
         fail("the test split is not predominantly real texts")
+
+    _check_folds(frame, fail)
 
     fingerprint = test_split_fingerprint(frame)
     if fingerprint_file is not None and fingerprint_file.is_file():
@@ -131,9 +147,19 @@ def validate_corpus(
             )
 
     agreement_file = path.parent / "agreement_summary.json"
-    kappa = None
+    kappa, kappa_by_language = None, {}
     if agreement_file.is_file():
-        kappa = json.loads(agreement_file.read_text()).get("cohen_kappa")
+        agreement = json.loads(agreement_file.read_text())
+        kappa = agreement.get("cohen_kappa")
+        kappa_by_language = {"en": kappa} if kappa is not None else {}
+        for language, summary in agreement.get("round3", {}).get("by_language", {}).items():
+            kappa_by_language[f"{language}_round3"] = summary.get("cohen_kappa")
+            if language != "en":
+                kappa_by_language[language] = summary.get("cohen_kappa")
+    for language in ("en", "es", "ko"):
+        if kappa_by_language.get(language) is None:
+            fail(f"no double-coding agreement (kappa) for {language}")
+    real = frame[origin == "real"]
     report.counts = {
         "rows": len(frame),
         "by_origin": frame["origin"].value_counts().sort_index().to_dict(),
@@ -143,5 +169,39 @@ def validate_corpus(
         "leaf_codes_with_5": leaf_with_5,
         "leaf_codes_total": len(leaves),
         "kappa": kappa,
+        "kappa_by_language": kappa_by_language,
+        "real_by_language": real["language"].value_counts().sort_index().to_dict(),
+        "by_jurisdiction": {
+            str(j): {
+                "rows": len(part),
+                "real": int((part["origin"] == "real").sum()),
+                "by_language": part["language"].value_counts().sort_index().to_dict(),
+                "by_origin": part["origin"].value_counts().sort_index().to_dict(),
+            }
+            for j, part in frame.groupby("jurisdiction")
+        },
+        "folds": frame.loc[frame["fold"] != "", "fold"].value_counts().sort_index().to_dict(),
     }
     return report
+
+
+def _check_folds(frame: pd.DataFrame, fail: Callable[[str], object]) -> None:
+    """Every real row has a jurisdiction and a fold; a text (or its variants: same normalised
+    key) never sits in two folds of one jurisdiction."""
+    real = frame["origin"] == "real"
+    for column in ("jurisdiction", "fold"):
+        missing = real & frame[column].isin(["", "none"])
+        if missing.any():
+            fail(
+                f"{int(missing.sum())} real rows have no {column}, "
+                f"e.g. {frame.loc[missing, 'id'].tolist()[:3]}"
+            )
+    folded = frame[real & (frame["fold"] != "")]
+    words = folded["text"].map(lambda t: " ".join(tokens(t)))  # punctuation aside
+    spread = folded.groupby([words, folded["jurisdiction"]])["fold"].nunique()
+    crossing = spread[spread > 1]
+    if len(crossing):
+        fail(
+            f"{len(crossing)} texts cross folds inside a jurisdiction, "
+            f"e.g. {crossing.index[:3].tolist()}"
+        )

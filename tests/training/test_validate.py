@@ -13,19 +13,37 @@ from training.validate import Minimums, validate_corpus
 
 runner = CliRunner()
 _register_plugins()
+_NO_MINIMUMS = Minimums(**{name: 0 for name in Minimums.__dataclass_fields__})
 
 
 def test_the_project_corpus_passes_and_prints_counts() -> None:
     result = runner.invoke(app, ["data", "validate"])
     assert result.exit_code == 0, result.output
     counts = json.loads(result.output.strip().splitlines()[-1])
-    assert counts["rows"] >= 8000
-    assert counts["by_origin"]["real"] >= 5000
-    assert counts["by_language"]["ko"] >= 500
+    assert counts["rows"] >= 22_000
+    assert counts["by_origin"]["real"] >= 13_000
+    assert counts["real_by_language"]["ko"] >= 4500
+    assert counts["real_by_language"]["es"] >= 2000
+    real_jurisdictions = [j for j, c in counts["by_jurisdiction"].items() if c["real"]]
+    assert len(real_jurisdictions) >= 12
     assert counts["none"] >= 200
     assert counts["leaf_codes_with_5"] >= 0.9 * counts["leaf_codes_total"]
-    assert counts["by_split"]["test"] >= 0.15 * counts["rows"]
-    assert 0.6 < counts["kappa"] <= 1.0
+    assert counts["by_split"]["test"] >= 2000
+    for language in ("en", "es", "ko"):
+        assert 0.6 < counts["kappa_by_language"][language] <= 1.0
+    assert counts["folds"]  # one per jurisdiction and source
+
+
+def test_a_text_in_two_folds_of_one_jurisdiction_fails(tmp_path: Path) -> None:
+    rows = [
+        _row(1, "theft of a bicycle", "050229") | {"jurisdiction": "KR", "fold": "KR:a"},
+        _row(2, "Theft of a bicycle.", "050229") | {"jurisdiction": "KR", "fold": "KR:b"},
+        _row(3, "theft of a car", "050211") | {"jurisdiction": "PE", "fold": ""},
+    ]
+    report = validate_corpus(_tiny_corpus(tmp_path, rows), _NO_MINIMUMS)
+    joined = " | ".join(report.failures)
+    assert "cross folds inside a jurisdiction" in joined
+    assert "real rows have no fold" in joined
 
 
 def _tiny_corpus(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
@@ -56,7 +74,7 @@ def test_broken_corpus_fails_with_reasons(tmp_path: Path) -> None:
             _row(3, "made up", "999999"),
         ],
     )
-    report = validate_corpus(path, Minimums(0, 0, 0, 0, 0, 0.0, 0.0))
+    report = validate_corpus(path, _NO_MINIMUMS)
     assert not report.ok
     joined = " | ".join(report.failures)
     assert "999999" in joined

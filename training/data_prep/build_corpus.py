@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
@@ -27,8 +28,13 @@ from iccs.paths import PROJECT_ROOT
 from iccs.taxonomy import Taxonomy, load_taxonomy
 from iccs.text import normalize
 from training.corpus import COLUMNS, test_split_fingerprint
+from training.data_prep import round3_corpus
 
 OUT = PROJECT_ROOT / "datasets" / "corpus"
+KOREAN_TAXONOMY = PROJECT_ROOT / "datasets" / "iccs" / "iccs_v1_ko.csv"
+LEGAL_TERMS = PROJECT_ROOT / "datasets" / "iccs" / "legal_terms.csv"
+# Style jurisdictions of the synthetic English titles, as ISO 3166 (plus GB subdivisions).
+STYLE_JURISDICTIONS = {"SCO": "GB-SCT"}
 # (dev share, test share) by origin; taxonomy rows always train.
 SPLIT_SHARES = {"real": (0.12, 0.25), "synthetic": (0.12, 0.17)}
 _DIGITS = re.compile(r"\d+")
@@ -83,6 +89,13 @@ def taxonomy_rows(taxonomy: Taxonomy) -> list[dict[str, str]]:
             offer(c.description_es, c.code, "es", "iccs_v1_descriptions")
     for term in taxonomy.index_terms:
         offer(term.term, term.code, "en", "iccs_v1_index")
+    for r in read_csv(KOREAN_TAXONOMY):  # the project's unofficial Korean translation
+        offer(r["title_ko"], r["code"], "ko", "iccs_v1_titles_ko")
+        for item in r.get("inclusions_ko", "").split(";"):
+            offer(item, r["code"], "ko", "iccs_v1_inclusions_ko")
+        offer(r.get("description_ko", ""), r["code"], "ko", "iccs_v1_descriptions_ko")
+    for r in read_csv(LEGAL_TERMS):
+        offer(r["term"], r["iccs_code"], r["language"], "legal_terms")
     rows = []
     for key, (code, source) in sorted(candidates.items()):
         digest = hashlib.sha1(f"{key}".encode()).hexdigest()[:10]
@@ -94,7 +107,11 @@ def taxonomy_rows(taxonomy: Taxonomy) -> list[dict[str, str]]:
                 "iccs_code": code,
                 "origin": "taxonomy",
                 "source": source,
-                "labeller": "unodc",
+                "labeller": "project"
+                if source.endswith("_ko") or source == "legal_terms"
+                else "unodc",
+                "jurisdiction": "none",
+                "fold": "",
             }
         )
     return rows
@@ -176,6 +193,8 @@ def build(work: Path, out: Path = OUT) -> None:
                 "labeller": "adjudicated"
                 if item in final and final[item] != coder1[item]
                 else coder_of[item],
+                "jurisdiction": "GB-EWS",
+                "fold": "GB-EWS:" + s["source"].removeprefix("uk_"),
             }
         )
         groups[rid] = s["group"]
@@ -192,9 +211,18 @@ def build(work: Path, out: Path = OUT) -> None:
                     "origin": "synthetic",
                     "source": f"project_{kind}{where}",
                     "labeller": f"author-agent-{language}",
+                    "jurisdiction": STYLE_JURISDICTIONS.get(
+                        r.get("jurisdiction", "").upper(), r.get("jurisdiction", "").upper()
+                    )
+                    or "none",
+                    "fold": "",
                 }
             )
     rows += taxonomy_rows(taxonomy)
+    r3_rows, r3_groups, r3_left_out = round3_corpus.coded_rows(work / "round3")
+    publisher, contradicted = round3_corpus.publisher_rows(work / "round3")
+    rows += r3_rows + publisher
+    groups.update({rid: f"r3:{item}" for rid, item in r3_groups.items()})
     for r in rows:  # canonical codes: spreadsheets and people drop leading zeros
         if r["iccs_code"] != "NONE":
             r["iccs_code"] = taxonomy.normalize(r["iccs_code"])
@@ -205,13 +233,22 @@ def build(work: Path, out: Path = OUT) -> None:
         by_text[normalize(r["text"])].append(r)
     kept: list[dict[str, str]] = []
     dropped: Counter[str] = Counter()
+    previous = {}
+    if (out / "iccs_corpus.csv").is_file():
+        previous = {r["id"]: r["split"] for r in read_csv(out / "iccs_corpus.csv")}
     for same in by_text.values():
         labelled = [r for r in same if r["origin"] != "taxonomy"] or same
         majority = Counter(r["iccs_code"] for r in labelled).most_common(1)[0][0]
-        first = next(r for r in labelled if r["iccs_code"] == majority)
+        # a row of an earlier build keeps its place (the test split is frozen), then real
+        # wording wins over the project's own
+        frozen_rows = [r for r in same if r["id"] in previous]
+        ranked = sorted(labelled, key=lambda r: r["origin"] != "real")
+        first = (
+            frozen_rows[0] if frozen_rows else next(r for r in ranked if r["iccs_code"] == majority)
+        )
         kept.append(first)
         dropped["duplicate text"] += len(same) - 1
-        dropped["conflicting label"] += sum(1 for r in same if r["iccs_code"] != majority)
+        dropped["conflicting label"] += sum(1 for r in same if r["iccs_code"] != first["iccs_code"])
 
     # Splits per connected component of (near-duplicate key, offence group).
     parent: dict[str, str] = {}
@@ -227,9 +264,6 @@ def build(work: Path, out: Path = OUT) -> None:
         find(a)
         if r["id"] in groups:
             parent[find(a)] = find("g:" + groups[r["id"]])
-    previous = {}
-    if (out / "iccs_corpus.csv").is_file():
-        previous = {r["id"]: r["split"] for r in read_csv(out / "iccs_corpus.csv")}
     frozen = (out / "test_split.sha256").is_file()
     component_split: dict[str, str] = {}
     for r in kept:  # frozen assignments first
@@ -255,6 +289,7 @@ def build(work: Path, out: Path = OUT) -> None:
         late = [r for r in kept if r["split"] == "test" and r["id"] not in previous]
         dropped["near-duplicate of a frozen test text"] += len(late)
         kept = [r for r in kept if not (r["split"] == "test" and r["id"] not in previous)]
+    _one_fold_per_component(kept, lambda r: find("k:" + near_duplicate_key(r["text"])))
 
     out.mkdir(parents=True, exist_ok=True)
     kept.sort(key=lambda r: r["id"])
@@ -267,7 +302,16 @@ def build(work: Path, out: Path = OUT) -> None:
             writer = csv.DictWriter(f, fieldnames=list(agreed["rows"][0]))
             writer.writeheader()
             writer.writerows(agreed["rows"])
-    summary = {**agreed["summary"], "dropped": dict(dropped)}
+    summary = {
+        **agreed["summary"],
+        "dropped": dict(dropped),
+        "round3": {
+            "left_out": r3_left_out,
+            "publisher_contradicted": len(contradicted),
+            "by_language": round3_corpus.round3_agreement(work / "round3"),
+        },
+    }
+    _write_rows(out / "publisher_contradictions.csv", contradicted)
     (out / "agreement_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     fingerprint = out / "test_split.sha256"
     if not fingerprint.is_file():
@@ -276,6 +320,25 @@ def build(work: Path, out: Path = OUT) -> None:
         frame = pd.DataFrame(kept)
         fingerprint.write_text(test_split_fingerprint(frame) + "  test split of iccs_corpus.csv\n")
     print(json.dumps({"rows": len(kept), **summary}, indent=1))
+
+
+def _one_fold_per_component(kept: list[dict[str, str]], component: Callable[..., str]) -> None:
+    """Near-duplicates of one jurisdiction share a fold (the first in id order), so a held-out
+    fold never has its own texts in training."""
+    chosen: dict[tuple[str, str], str] = {}
+    for r in sorted(kept, key=lambda r: r["id"]):
+        if r["fold"]:
+            key = (component(r), r["jurisdiction"])
+            r["fold"] = chosen.setdefault(key, r["fold"])
+
+
+def _write_rows(path: Path, rows: list[dict[str, str]]) -> None:
+    if not rows:
+        return
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 if __name__ == "__main__":

@@ -1,30 +1,27 @@
 """A model bundle: one self-contained folder, `models/<name>/<version>/`.
 
-    config.json     classifier config, classes, fitted blend and temperature, metadata
-    vectorizers.joblib  the fitted TF-IDF vectorisers (vocabulary and idf)
-    lexical.npz     the lexical expert's weights (sparse after pruning)
-    semantic.npz    the embedding head's weights (the embedder itself is named in config.json)
-    metrics.json    evaluation figures written by training
-    MODEL_CARD.md   the generated model card
+    config.json         classifier config, operating point, classes, fitted blend, metadata
+    vectorizers.joblib  the lexical expert's TF-IDF vectorisers (vocabulary and idf)
+    lexical.npz         the lexical expert's weights (sparse after pruning)
+    semantic-*.npz      one logistic head per embedder (the embedder itself is named in config)
+    evaluation.json     evaluation figures written by training (test split and LOJO)
+    MODEL_CARD.md       the generated model card
 
-The vectorisers are pickled scikit-learn objects: load only bundles you or your registry produced.
+The classifier saves and loads itself (`ICCSClassifier.save` / `.load`); this module adds the
+registry conventions: the champion pointer and errors that name the folder. The vectorisers are
+pickled scikit-learn objects: load only bundles you or your registry produced.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import joblib
-
-from iccs.classifier import ClassifierConfig, ICCSClassifier
-from iccs.linear import LinearHead
+from iccs.classifier import BUNDLE_FORMAT, ICCSClassifier
 from iccs.paths import models_dir
 
-BUNDLE_FORMAT = 1
 CHAMPION_FILE = "CHAMPION"
 
 
@@ -35,29 +32,10 @@ class BundleError(RuntimeError):
 def save_bundle(
     model: ICCSClassifier, directory: Path, metadata: dict[str, Any] | None = None
 ) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    config = {
-        "format": BUNDLE_FORMAT,
-        "config": asdict(model.config),
-        "classes": model.classes_,
-        "blend_weight": model.blend_weight,
-        "temperature": model.temperature,
-        "lexical_scale": model.lexical_scale,
-        "blend": model.blend,
-        "metadata": metadata or {},
-    }
-    if model.lexical is None:
-        raise BundleError("cannot save an unfitted model")
-    joblib.dump(
-        {"word": model.word_vectorizer, "char": model.char_vectorizer},
-        directory / "vectorizers.joblib",
-        compress=3,
-    )
-    model.lexical.save(directory / "lexical.npz")
-    if model.semantic is not None:
-        model.semantic.save(directory / "semantic.npz")
-    (directory / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
-    return directory
+    try:
+        return model.save(directory, metadata)
+    except ValueError as exc:
+        raise BundleError(str(exc)) from None
 
 
 def read_bundle_config(directory: Path) -> dict[str, Any]:
@@ -73,22 +51,11 @@ def read_bundle_config(directory: Path) -> dict[str, Any]:
 def load_bundle(directory: Path) -> tuple[ICCSClassifier, dict[str, Any]]:
     """Load a bundle; returns the classifier and the bundle's metadata."""
     directory = Path(directory)
-    config = read_bundle_config(directory)
-    model = ICCSClassifier(ClassifierConfig(**config["config"]))
-    model.classes_ = list(config["classes"])
-    model.blend_weight = float(config["blend_weight"])
-    model.temperature = float(config["temperature"])
-    model.lexical_scale = float(config.get("lexical_scale", 1.0))
-    model.blend = {k: (float(w), float(t)) for k, (w, t) in config.get("blend", {}).items()}
-    vectorizers = joblib.load(directory / "vectorizers.joblib")
-    model.word_vectorizer, model.char_vectorizer = vectorizers["word"], vectorizers["char"]
-    model.lexical = LinearHead.load(directory / "lexical.npz")
-    semantic_path = directory / "semantic.npz"
-    if model.config.embedder and semantic_path.is_file():
-        model.semantic = LinearHead.load(semantic_path)
-    elif model.config.embedder:
-        raise BundleError(f"{directory} names embedder {model.config.embedder} but has no head")
-    metadata = dict(config.get("metadata", {}))
+    read_bundle_config(directory)
+    try:
+        model, metadata = ICCSClassifier.load(directory)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        raise BundleError(f"{directory}: {exc}") from None
     metadata.setdefault("version", directory.name)
     metadata.setdefault("name", directory.parent.name)
     return model, metadata

@@ -147,3 +147,35 @@ def cache_embedder_on_disk(name: str, path: os.PathLike[str] | str) -> None:
     inner = load_embedder(name)
     with _cache_lock:
         _cache[name] = DiskCachedEmbedder(inner, path)
+
+
+class MemoizedEmbedder:
+    """An in-memory text -> vector cache in front of an embedder: training embeds the same
+    texts once per held-out jurisdiction, and only the first time should cost anything."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, self._inner.encode(missing), strict=True))
+        return np.stack([self._vectors[t] for t in texts]) if texts else self._inner.encode([])
+
+
+def memoize_embedder(name: str, disk_cache: os.PathLike[str] | str | None = None) -> None:
+    """Make later `load_embedder(name)` calls in this process remember vectors (and keep them
+    in `disk_cache/embeddings-<name>.npz` across runs when a folder is given)."""
+    inner = load_embedder(name)
+    if isinstance(inner, MemoizedEmbedder | DiskCachedEmbedder):
+        return
+    wrapped: Embedder
+    if disk_cache is not None:
+        os.makedirs(disk_cache, exist_ok=True)
+        wrapped = DiskCachedEmbedder(inner, os.path.join(disk_cache, f"embeddings-{name}.npz"))
+    else:
+        wrapped = MemoizedEmbedder(inner)
+    with _cache_lock:
+        _cache[name] = wrapped

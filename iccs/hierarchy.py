@@ -74,6 +74,16 @@ class Hierarchy:
             (np.ones(len(rows)), (rows, cols)), shape=(len(self.terminals), len(self.nodes))
         )
         self._node_pos = node_pos
+        rows, cols = [], []
+        for i, c in enumerate(self.classes):
+            for node in lineages[c]:
+                rows.append(i)
+                cols.append(node_pos[node])
+        # class -> every node at or above it: P(gold at or below a node), without spreading
+        self._membership = sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(len(self.classes), len(self.nodes))
+        )
+        self.class_node = np.array([node_pos[c] for c in self.classes])
         self._children: dict[str | None, list[int]] = {}
         for n in self.nodes:
             chain = _lineage(n, taxonomy)
@@ -96,6 +106,11 @@ class Hierarchy:
         """Probability of every node: the sum of the terminal probabilities in its subtree."""
         terminal = self.terminal_proba(class_proba)
         return np.asarray(self._aggregate.T.dot(terminal.T).T)
+
+    def subtree_proba(self, class_proba: np.ndarray) -> np.ndarray:
+        """Probability that the gold code is each node or lies below it (no spreading): the
+        honest confidence of suggesting that node."""
+        return np.asarray(self._membership.T.dot(class_proba.T).T)
 
     def node_index(self, code: str) -> int:
         return self._node_pos[code]

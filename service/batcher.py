@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from iccs.classifier import ICCSClassifier, Prediction
 from service.queues import BatchingWorker
@@ -20,16 +20,30 @@ logger = logging.getLogger(__name__)
 
 
 def suggest_many(
-    classifier: ICCSClassifier, jobs: list[tuple[list[str], int]]
+    classifier: ICCSClassifier,
+    jobs: list[tuple[list[str], int]],
+    languages: list[list[str | None]] | None = None,
 ) -> list[list[Prediction]]:
-    """`classifier.suggest` for several (texts, top_k) jobs with one model call."""
-    distinct = list(dict.fromkeys(text for texts, _ in jobs for text in texts))
-    index = {text: n for n, text in enumerate(distinct)}
-    node_proba = classifier.hierarchy.node_proba(classifier.predict_proba(distinct))
+    """`classifier.suggest` for several (texts, top_k) jobs with one model call; a job's
+    `languages` (one per text, None to guess) choose the blend as in `suggest`."""
+    langs = languages or [[None] * len(texts) for texts, _ in jobs]
+    pairs = [list(zip(texts, ls, strict=True)) for (texts, _), ls in zip(jobs, langs, strict=True)]
+    distinct = list(dict.fromkeys(pair for job in pairs for pair in job))
+    index = {pair: n for n, pair in enumerate(distinct)}
+    widest = max(top_k for _, top_k in jobs)
+    proba = classifier.predict_proba([t for t, _ in distinct], [lang for _, lang in distinct])
+    predictions = classifier.suggestions_from_proba(proba, widest)
     return [
-        [classifier.suggestion_from_nodes(node_proba[index[text]], top_k) for text in texts]
-        for texts, top_k in jobs
+        [_first(predictions[index[pair]], top_k) for pair in job]
+        for job, (_, top_k) in zip(pairs, jobs, strict=True)
     ]
+
+
+def _first(prediction: Prediction, top_k: int) -> Prediction:
+    """The same prediction with at most `top_k` suggestions."""
+    if len(prediction.suggestions) <= top_k:
+        return prediction
+    return replace(prediction, suggestions=prediction.suggestions[:top_k])
 
 
 @dataclass
@@ -37,6 +51,7 @@ class _Job:
     classifier: ICCSClassifier
     texts: list[str]
     top_k: int
+    languages: list[str | None]
     future: Future[list[Prediction]] = field(default_factory=Future)
 
 
@@ -50,10 +65,16 @@ class SuggestionBatcher(BatchingWorker[_Job]):
     def max_texts(self) -> int:
         return self.limit
 
-    def suggest(self, classifier: ICCSClassifier, texts: list[str], top_k: int) -> list[Prediction]:
+    def suggest(
+        self,
+        classifier: ICCSClassifier,
+        texts: list[str],
+        top_k: int,
+        languages: list[str | None] | None = None,
+    ) -> list[Prediction]:
         if len(texts) > self.max_texts or not self.running:
-            return classifier.suggest(texts, top_k=top_k)
-        job = _Job(classifier, texts, top_k)
+            return classifier.suggest(texts, top_k=top_k, languages=languages)
+        job = _Job(classifier, texts, top_k, languages or [None] * len(texts))
         self._queue.put(job)
         return job.future.result()
 
@@ -71,7 +92,11 @@ class SuggestionBatcher(BatchingWorker[_Job]):
             by_model.setdefault(id(job.classifier), []).append(job)
         for group in by_model.values():
             try:
-                results = suggest_many(group[0].classifier, [(j.texts, j.top_k) for j in group])
+                results = suggest_many(
+                    group[0].classifier,
+                    [(j.texts, j.top_k) for j in group],
+                    [j.languages for j in group],
+                )
             except Exception as exc:  # each waiting request gets the error, the worker lives on
                 for job in group:
                     job.future.set_exception(exc)

@@ -80,22 +80,24 @@ def classify_texts(
     *,
     source: str = "api",
     api_key_id: int | None = None,
-    suggest: Callable[[list[str], int], list[Prediction]] | None = None,
+    suggest: Callable[[list[str], int, list[str | None]], list[Prediction]] | None = None,
 ) -> tuple[list[ClassificationResult], list[Classification]]:
     """Results in input order, and the rows to store for them (not yet added to a session).
 
-    `suggest(texts, top_k)` defaults to the model's own; the API passes the batcher's.
+    `suggest(texts, top_k, languages)` defaults to the model's own; the API passes the
+    batcher's. A client's `language` chooses the model's blend for its text.
     """
-    distinct = list(dict.fromkeys(item.text for item in items))
+    distinct = list(dict.fromkeys((item.text, item.language or None) for item in items))
+    texts, languages = [t for t, _ in distinct], [lang for _, lang in distinct]
     if suggest is None:
-        predicted = model.classifier.suggest(distinct, top_k=top_k)
+        predicted = model.classifier.suggest(texts, top_k=top_k, languages=languages)
     else:
-        predicted = suggest(distinct, top_k)
+        predicted = suggest(texts, top_k, languages)
     predictions = dict(zip(distinct, predicted, strict=True))
     now = utcnow()
     results, rows = [], []
     for item in items:
-        prediction = predictions[item.text]
+        prediction = predictions[(item.text, item.language or None)]
         language = guess_language(item.text, item.language)
         suggestions = suggestion_dicts(prediction, language)
         first = suggestions[0]

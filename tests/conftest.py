@@ -100,11 +100,10 @@ def taxonomy() -> Taxonomy:
 def tiny_model(taxonomy: Taxonomy) -> ICCSClassifier:
     texts, codes = tiny_training_rows(taxonomy)
     config = ClassifierConfig(
-        embedder=None,
+        embedders=[],
         max_word_features=5000,
         max_char_features=8000,
         max_iter=200,
-        review_threshold=0.8,
     )
     dev_texts, dev_codes = [t for t, _ in TINY_TEXTS[::3]], [c for _, c in TINY_TEXTS[::3]]
     return ICCSClassifier(config).fit(texts, codes, dev_texts=dev_texts, dev_codes=dev_codes)

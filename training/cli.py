@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -71,8 +71,16 @@ def evaluate(
     output: Annotated[Path, typer.Option(help="Folder for the report and plots.")] = Path(
         "reports/evaluation"
     ),
+    lojo: Annotated[
+        bool,
+        typer.Option(
+            help="Re-run leave-one-jurisdiction-out with this model's config on the corpus "
+            "(one model per held-out jurisdiction: minutes). Default: the bundle's stored LOJO."
+        ),
+    ] = False,
 ) -> None:
-    """Write evaluation.json, reliability.png and coverage_precision.png for a model."""
+    """Write evaluation.json, reliability.png and coverage_precision.png for a model, with its
+    leave-one-jurisdiction-out figures."""
     from iccs.bundle import BundleError
     from iccs.serving import load_default_model
     from training.corpus import load_corpus
@@ -89,9 +97,11 @@ def evaluate(
         raise fail(f"cannot read {source}: {exc}") from None
     if data is None:
         frame = frame[frame["split"] == "test"]
-    thresholds = {float(k): v for k, v in metadata.get("dev_thresholds", {}).items()} or None
+    stored = metadata.get("thresholds") or metadata.get("dev_thresholds", {})
+    thresholds = {float(k): v for k, v in stored.items()} or None
     report, records = evaluate_frame(classifier, frame, thresholds)
     report["model"] = {"name": metadata.get("name"), "version": metadata.get("version")}
+    report["lojo"] = _lojo_figures(classifier, model, lojo)
     path = write_report(report, output)
     write_plots(records, output, source.name)
     overall = report["overall"]
@@ -116,7 +126,46 @@ def evaluate(
         highlight=False,
     )
     console.print(f"autocoding: {json.dumps(overall['autocoding'])}", highlight=False)
+    if report["lojo"]:
+        pooled = report["lojo"]["pooled"]
+        console.print(
+            "LOJO (pooled): "
+            + json.dumps(
+                {
+                    language: {
+                        k: round(float(v[k]), 4)
+                        for k in ("n", "exact_at_1", "exact_at_3", "section_accuracy", "ece")
+                    }
+                    | {"autocoding_p97": round(v["autocoding"]["0.97"]["rate"], 4)}
+                    for language, v in pooled.items()
+                }
+            ),
+            highlight=False,
+        )
     console.print(f"report: {path}", highlight=False)
+
+
+def _lojo_figures(classifier: Any, bundle: Path | None, rerun: bool) -> dict[str, Any] | None:
+    """The bundle's LOJO report, or a fresh one trained with its config on the corpus."""
+    import numpy as np
+
+    from iccs.bundle import champion_path
+    from training.corpus import load_corpus
+    from training.lojo import held_out_scores, nested_report
+
+    if rerun:
+        corpus = load_corpus(corpus_path())
+        pool = corpus[corpus["split"] != "test"].reset_index(drop=True)
+        weights = np.where(pool["origin"] == "taxonomy", 0.5, 1.0)
+        held = held_out_scores(pool, classifier.config, classifier.classes_, weights)
+        report: dict[str, Any] = nested_report(classifier, held)
+        return report
+    directory = bundle or champion_path()
+    stored = None if directory is None else directory / "evaluation.json"
+    if stored is None or not stored.is_file():
+        return None
+    lojo: dict[str, Any] | None = json.loads(stored.read_text()).get("lojo")
+    return lojo
 
 
 @model_app.command("ensure")

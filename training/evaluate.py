@@ -29,12 +29,18 @@ def score(
     model: ICCSClassifier, texts: list[str], gold: list[str], top_k: int = 3
 ) -> ScoredRecords:
     """Run the model once and keep what every metric needs."""
+    return score_proba(model, model.predict_proba(texts), gold, top_k)
+
+
+def score_proba(
+    model: ICCSClassifier, class_proba: np.ndarray, gold: list[str], top_k: int = 3
+) -> ScoredRecords:
+    """ScoredRecords from class probabilities (the model's own, or held-out ones)."""
     taxonomy = model.taxonomy
     canonical = [g if g == NONE_CODE else taxonomy.normalize(g) for g in gold]
-    class_proba = model.predict_proba(texts)
     h = model.hierarchy
     node_proba = h.node_proba(class_proba)
-    predictions = [model.suggestion_from_nodes(row, top_k) for row in node_proba]
+    predictions = model.suggestions_from_proba(class_proba, top_k)
     level_argmax: dict[str, list[str | None]] = {}
     for level, depth in LEVELS.items():
         cols = [k for k, n in enumerate(h.nodes) if n == NONE_CODE or len(n) == depth]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,11 +14,21 @@ import numpy as np
 import pandas as pd
 
 from iccs.bundle import champion_path, load_bundle, save_bundle, set_champion
-from iccs.classifier import ClassifierConfig, ICCSClassifier
+from iccs.classifier import ClassifierConfig, ICCSClassifier, OperatingPoint
+from iccs.embedders import memoize_embedder
 from iccs.paths import corpus_path, models_dir
 from iccs.taxonomy import load_taxonomy
 from training.corpus import data_version, load_corpus
 from training.evaluate import dev_thresholds, evaluate_frame, write_plots, write_report
+from training.lojo import (
+    calibrate_on,
+    held_out_scores,
+    lojo_records,
+    nested_report,
+    plan,
+    policy_comparison,
+)
+from training.metrics import summarize
 from training.model_card import write_model_card
 from training.reviews_import import ReviewImport, learning_loop_section, load_review_rows
 from training.tracking import TrackingResult, track_run
@@ -39,6 +49,10 @@ class TrainingConfig:
     taxonomy_weight: float = 0.5
     experiment: str = "iccs"
     register: bool = True
+    # Leave-one-jurisdiction-out: calibration, review threshold and promotion on held-out
+    # jurisdictions (off: calibrate on the dev split, for small corpora without folds).
+    lojo: bool = True
+    embedding_cache: Path | None = None  # folder for text -> vector caches across runs
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     @classmethod
@@ -46,15 +60,15 @@ class TrainingConfig:
         if path is None:
             return cls()
         raw = tomllib.loads(path.read_text())
-        known = {f.name for f in fields(ClassifierConfig)}
-        unknown = set(raw.get("classifier", {})) - known
-        if unknown:
-            raise ValueError(f"{path}: unknown classifier settings {sorted(unknown)}")
-        config = cls(classifier=ClassifierConfig(**raw.pop("classifier", {})))
+        try:
+            classifier = ClassifierConfig.from_dict(raw.pop("classifier", {}))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        config = cls(classifier=classifier)
         for key, value in raw.items():
             if not hasattr(config, key):
                 raise ValueError(f"{path}: unknown setting {key!r}")
-            if key == "corpus":
+            if key in ("corpus", "embedding_cache"):
                 value = Path(value)
             if key in ("extra_training_data", "review_exports"):
                 value = [Path(v) for v in value]
@@ -73,12 +87,18 @@ class TrainingResult:
 def _training_frame(
     config: TrainingConfig, corpus: pd.DataFrame, reviews: list[ReviewImport]
 ) -> pd.DataFrame:
-    frames = [corpus[corpus["split"] == "train"]]
+    """Train split, plus dev when calibration comes from LOJO (dev is then not needed)."""
+    splits = ("train", "dev") if config.lojo else ("train",)
+    frames = [corpus[corpus["split"].isin(splits)]]
     for extra in config.extra_training_data:
         extra_frame = load_corpus(extra)
         frames.append(extra_frame[extra_frame["split"] != "test"])
     frames += [review.rows for review in reviews]
     return pd.concat(frames, ignore_index=True)
+
+
+def _weights(config: TrainingConfig, frame: pd.DataFrame) -> np.ndarray:
+    return np.where(frame["origin"] == "taxonomy", config.taxonomy_weight, 1.0)
 
 
 def _flat_metrics(report: dict[str, Any], prefix: str) -> dict[str, float]:
@@ -94,23 +114,60 @@ def _flat_metrics(report: dict[str, Any], prefix: str) -> dict[str, float]:
     return {k: v for k, v in flat.items() if np.isfinite(v)}
 
 
-def _champion_reports(
-    splits: dict[str, pd.DataFrame], name: str
-) -> tuple[dict[str, dict[str, Any] | None], Path | None]:
-    """The current champion's evaluation report on each split (None where it has none)."""
+def _lojo_metrics(report: dict[str, Any]) -> dict[str, float]:
+    flat = {}
+    for language, summary in report["pooled"].items():
+        for key in ("exact_at_1", "exact_at_3", "section_accuracy", "division_accuracy", "ece"):
+            flat[f"lojo_{language}_{key}"] = float(summary[key])
+        flat[f"lojo_{language}_autocoding_rate_p97"] = summary["autocoding"]["0.97"]["rate"]
+    return {k: v for k, v in flat.items() if np.isfinite(v)}
+
+
+def _champion_score(name: str, dev: pd.DataFrame, lojo: bool) -> tuple[float | None, Path | None]:
+    """The champion's promotion figure: its stored LOJO exact@1, or its dev exact@1."""
     current = champion_path(name=name)
-    reports: dict[str, dict[str, Any] | None] = dict.fromkeys(splits)
     if current is None or not (current / "config.json").is_file():
-        return reports, None
+        return None, None
     try:
         champion, metadata = load_bundle(current)
-        thresholds = {float(k): v for k, v in metadata.get("dev_thresholds", {}).items()}
-        for split, frame in splits.items():
-            reports[split], _ = evaluate_frame(champion, frame, thresholds or None)
+        if lojo:
+            stored = metadata.get("metrics", {}).get("lojo", {}).get("all", {})
+            value = stored.get(PROMOTION_METRIC)
+            return (None if value is None else float(value)), current
+        thresholds = {float(k): v for k, v in metadata.get("thresholds", {}).items()}
+        report, _ = evaluate_frame(champion, dev, thresholds or None)
+        return float(report["overall"][PROMOTION_METRIC]), current
     except Exception:  # an unloadable champion must not block a new model
         logger.exception("could not evaluate the current champion %s", current)
-        return dict.fromkeys(splits), current
-    return reports, current
+        return None, current
+
+
+def _champion_test_report(champion: Path | None, test: pd.DataFrame) -> dict[str, Any] | None:
+    """The champion's figures on the test split: the "before" of the learning loop."""
+    if champion is None:
+        return None
+    try:
+        model, metadata = load_bundle(champion)
+        thresholds = {float(k): v for k, v in metadata.get("thresholds", {}).items()}
+        return evaluate_frame(model, test, thresholds or None)[0]
+    except Exception:
+        logger.exception("could not evaluate the current champion %s", champion)
+        return None
+
+
+def _calibrate_on_lojo(
+    model: ICCSClassifier, config: TrainingConfig, corpus: pd.DataFrame
+) -> tuple[dict[str, Any], dict[float, float]]:
+    """Held-out scores per jurisdiction -> blend and thresholds; the nested LOJO report."""
+    pool = corpus[corpus["split"] != "test"].reset_index(drop=True)
+    held = held_out_scores(pool, config.classifier, model.classes_, _weights(config, pool))
+    report = nested_report(model, held)
+    everyone = np.ones(len(held.frame), dtype=bool)
+    calibrate_on(model, held, everyone)
+    thresholds = dev_thresholds({"overall": summarize(lojo_records(model, held, everyone))})
+    report["policies"] = policy_comparison(model, held)
+    report["seconds_per_unit"] = held.seconds
+    return report, thresholds
 
 
 def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingResult:
@@ -120,23 +177,36 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     train_frame = _training_frame(config, corpus, reviews)
     dev = corpus[corpus["split"] == "dev"]
     test = corpus[corpus["split"] == "test"]
-    weights = np.where(train_frame["origin"] == "taxonomy", config.taxonomy_weight, 1.0)
-    logger.info("training on %d texts (dev %d, test %d)", len(train_frame), len(dev), len(test))
-    model = ICCSClassifier(config.classifier).fit(
+    for name in config.classifier.embedders:
+        memoize_embedder(name, config.embedding_cache)
+    logger.info("training on %d texts (test %d)", len(train_frame), len(test))
+    model = ICCSClassifier(config.classifier).fit_experts(
         train_frame["text"].tolist(),
         train_frame["iccs_code"].tolist(),
-        sample_weight=weights,
-        dev_texts=dev["text"].tolist(),
-        dev_codes=dev["iccs_code"].tolist(),
+        sample_weight=_weights(config, train_frame),
+    )
+    lojo_report = None
+    use_lojo = config.lojo and bool(plan(corpus[corpus["split"] != "test"]))
+    if config.lojo and not use_lojo:
+        logger.warning("the corpus has no real rows with a jurisdiction: calibrating on dev")
+    if use_lojo:
+        lojo_report, thresholds = _calibrate_on_lojo(model, config, corpus)
+        fitted_on = "lojo"
+        dev_report = None
+    else:
+        model.calibrate(dev["text"].tolist(), dev["iccs_code"].tolist())
+        dev_report, _ = evaluate_frame(model, dev)
+        thresholds = dev_thresholds(dev_report)
+        fitted_on = "dev"
+    # Records below the 97%-precision threshold go to people.
+    model.operating = OperatingPoint(
+        review_threshold=float(np.clip(thresholds[0.97], 0.5, 0.99)), fitted_on=fitted_on
     )
     fit_seconds = time.perf_counter() - started
-    dev_report, _ = evaluate_frame(model, dev)
-    thresholds = dev_thresholds(dev_report)
-    # Records below the 97%-precision threshold found on dev go to people.
-    model.config.review_threshold = float(np.clip(thresholds[0.97], 0.5, 0.99))
     test_report, test_records = evaluate_frame(model, test, thresholds)
     version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     bundle = (output_root or models_dir()) / config.name / version
+    reports = {"test": test_report} | ({"dev": dev_report} if dev_report else {})
     metadata = {
         "name": config.name,
         "version": version,
@@ -146,41 +216,49 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
         "train_rows": len(train_frame),
         "review_rows": sum(len(review.rows) for review in reviews),
         "training_seconds": round(fit_seconds, 1),
-        "dev_thresholds": {f"{k:.2f}": v for k, v in thresholds.items()},
+        "thresholds": {f"{k:.2f}": v for k, v in thresholds.items()},
         "metrics": {
             split: {k: v for k, v in report["overall"].items() if k != "autocoding"}
             | {"autocoding": report["overall"]["autocoding"]}
-            for split, report in (("dev", dev_report), ("test", test_report))
-        },
+            for split, report in reports.items()
+        }
+        | ({"lojo": lojo_report["pooled"]} if lojo_report else {}),
     }
     save_bundle(model, bundle, metadata)
-    metrics = {"dev": dev_report, "test": test_report, "dev_thresholds": thresholds}
+    metrics: dict[str, Any] = {**reports, "thresholds": thresholds}
+    if lojo_report:
+        metrics["lojo"] = lojo_report
     write_report(metrics, bundle)
     plots = write_plots(test_records, bundle / "plots", "test split")
-    # The champion on dev decides promotion; with reviews, its test figures are the "before".
-    before, champion_dir = _champion_reports(
-        {"dev": dev, "test": test} if reviews else {"dev": dev}, config.name
-    )
+    champion_score, champion_dir = _champion_score(config.name, dev, use_lojo)
     loop = None
     if reviews:
         champion = None if champion_dir is None else f"{config.name} {champion_dir.name}"
-        after = {"dev": dev_report, "test": test_report}
-        loop = learning_loop_section(reviews, champion, before, after)
+        loop = learning_loop_section(
+            reviews, champion, {"test": _champion_test_report(champion_dir, test)}, reports
+        )
     write_model_card(bundle, model, metadata, metrics, loop)
-    dev_before = before["dev"]
-    champion_score = None if dev_before is None else float(dev_before["overall"][PROMOTION_METRIC])
-    candidate_score = float(dev_report["overall"][PROMOTION_METRIC])
+    if lojo_report:
+        candidate_score = float(lojo_report["pooled"]["all"][PROMOTION_METRIC])
+    else:
+        assert dev_report is not None
+        candidate_score = float(dev_report["overall"][PROMOTION_METRIC])
     promoted = champion_score is None or candidate_score >= champion_score
     if promoted:
         set_champion(bundle)
     logger.info(
-        "dev %s: candidate %.4f vs champion %s -> %s",
+        "%s %s: candidate %.4f vs champion %s -> %s",
+        "LOJO" if use_lojo else "dev",
         PROMOTION_METRIC,
         candidate_score,
         "none" if champion_score is None else f"{champion_score:.4f} ({champion_dir})",
         "promoted" if promoted else "kept the champion",
     )
-    flat = {**_flat_metrics(dev_report, "dev"), **_flat_metrics(test_report, "test")}
+    flat = _flat_metrics(test_report, "test")
+    if dev_report:
+        flat |= _flat_metrics(dev_report, "dev")
+    if lojo_report:
+        flat |= _lojo_metrics(lojo_report)
     tracking = track_run(
         experiment=config.experiment,
         model_name=config.name,

@@ -38,11 +38,11 @@ class CountingClassifier:
     def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
-    def predict_proba(self, texts):
+    def predict_proba(self, texts, languages=None):
         self.calls += 1
         if self.gate is not None:
             self.gate.wait(5)
-        return self.inner.predict_proba(texts)
+        return self.inner.predict_proba(texts, languages)
 
 
 def test_suggest_many_matches_suggest(tiny_model: ICCSClassifier) -> None:
@@ -80,7 +80,7 @@ def test_large_requests_bypass_the_queue(tiny_model: ICCSClassifier) -> None:
 
 def test_a_failing_model_call_fails_its_requests_not_the_worker(tiny_model) -> None:
     class Broken(CountingClassifier):
-        def predict_proba(self, texts):
+        def predict_proba(self, texts, languages=None):
             raise RuntimeError("model exploded")
 
     batcher = SuggestionBatcher()

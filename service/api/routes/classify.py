@@ -87,7 +87,9 @@ def classify(
         items,
         request.top_k or settings.default_top_k,
         api_key_id=caller.key_id,
-        suggest=lambda texts, top_k: batcher.suggest(model.classifier, texts, top_k),
+        suggest=lambda texts, top_k, languages: batcher.suggest(
+            model.classifier, texts, top_k, languages
+        ),
     )
     try:
         writer.write(rows)

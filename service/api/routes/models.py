@@ -20,7 +20,7 @@ def _info(model: ServedModel) -> ModelInfo:
         taxonomy_version=model.taxonomy_version,
         created=meta.get("created"),
         loaded_at=model.loaded_at,
-        review_threshold=model.classifier.config.review_threshold,
+        review_threshold=model.classifier.operating.review_threshold,
         metrics=dict(meta.get("metrics") or {}),
     )
 

@@ -1,0 +1,174 @@
+"""The classifier's experts: each turns canonical texts into log-scores over the label classes.
+
+An expert is fitted on texts already passed through `iccs.text.normalize`, so every expert sees
+the same key and case, accent or spacing variants of a text get the same scores. Adding an
+expert means one class here and one entry in `build_experts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import joblib
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from iccs.embedders import load_embedder
+from iccs.linear import LinearHead
+
+
+class Expert(Protocol):
+    name: str
+
+    @property
+    def kind(self) -> str:
+        """`margin` (scores to be scaled before the softmax) or `softmax` (log-probabilities)."""
+        ...
+
+    def fit(
+        self, texts: Sequence[str], y: np.ndarray, sample_weight: np.ndarray | None
+    ) -> None: ...
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def save(self, directory: Path) -> None: ...
+
+    def load(self, directory: Path) -> None: ...
+
+
+class LexicalExpert:
+    """Word and character TF-IDF n-grams into a linear SVM (margins) or a logistic regression.
+
+    Character n-grams carry most of what transfers to another jurisdiction's wording (shared
+    stems such as `hurt`, `homicid`, `절도`); word n-grams add phrase-level evidence.
+    """
+
+    name = "lexical"
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+        self.word_vectorizer: TfidfVectorizer | None = None
+        self.char_vectorizer: TfidfVectorizer | None = None
+        self.head: LinearHead | None = None
+
+    @property
+    def kind(self) -> str:
+        return "margin" if self.settings["lexical_model"] == "svm" else "softmax"
+
+    def _features(self, texts: Sequence[str], fit: bool = False) -> sparse.csr_matrix:
+        blocks = []
+        for vectorizer in (self.word_vectorizer, self.char_vectorizer):
+            if vectorizer is not None:
+                blocks.append(
+                    vectorizer.fit_transform(texts) if fit else vectorizer.transform(texts)
+                )
+        return sparse.hstack(blocks).tocsr()
+
+    def fit(self, texts: Sequence[str], y: np.ndarray, sample_weight: np.ndarray | None) -> None:
+        s = self.settings
+        self.word_vectorizer = (
+            TfidfVectorizer(
+                ngram_range=(1, s["word_ngram_max"]),
+                sublinear_tf=True,
+                max_features=s["max_word_features"],
+                token_pattern=r"(?u)\b\w+\b",
+                dtype=np.float32,
+            )
+            if s["word_ngram_max"] > 0
+            else None
+        )
+        self.char_vectorizer = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(s["char_ngram_min"], s["char_ngram_max"]),
+            sublinear_tf=True,
+            min_df=2,
+            max_features=s["max_char_features"],
+            dtype=np.float32,
+        )
+        x = self._features(texts, fit=True)
+        estimator: LinearSVC | LogisticRegression
+        if s["lexical_model"] == "svm":
+            estimator = LinearSVC(C=s["lexical_c"], random_state=s["seed"], max_iter=2000)
+        else:
+            estimator = LogisticRegression(
+                C=s["lexical_c"], max_iter=s["max_iter"], random_state=s["seed"]
+            )
+        estimator.fit(x, y, sample_weight=sample_weight)
+        self.head = LinearHead.from_estimator(
+            estimator,
+            kind="margin" if self.kind == "margin" else "softmax",
+            prune_below=s["prune_below"],
+        )
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        assert self.head is not None, "the lexical expert is not fitted"
+        return self.head.log_scores(self._features(texts))
+
+    def save(self, directory: Path) -> None:
+        assert self.head is not None
+        joblib.dump(
+            {"word": self.word_vectorizer, "char": self.char_vectorizer},
+            directory / "vectorizers.joblib",
+            compress=3,
+        )
+        self.head.save(directory / "lexical.npz")
+
+    def load(self, directory: Path) -> None:
+        vectorizers = joblib.load(directory / "vectorizers.joblib")
+        self.word_vectorizer, self.char_vectorizer = vectorizers["word"], vectorizers["char"]
+        self.head = LinearHead.load(directory / "lexical.npz")
+
+
+class SemanticExpert:
+    """A sentence embedder (named, loaded once per process) and a multinomial logistic head."""
+
+    def __init__(self, embedder: str, settings: dict[str, Any]) -> None:
+        self.embedder = embedder
+        self.name = f"semantic:{embedder}"
+        self.settings = settings
+        self.head: LinearHead | None = None
+
+    @property
+    def kind(self) -> str:
+        return "softmax"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return load_embedder(self.embedder).encode(list(texts))
+
+    def fit(self, texts: Sequence[str], y: np.ndarray, sample_weight: np.ndarray | None) -> None:
+        s = self.settings
+        estimator = LogisticRegression(
+            C=s["semantic_c"], max_iter=s["max_iter"], random_state=s["seed"]
+        )
+        estimator.fit(self.embed(texts), y, sample_weight=sample_weight)
+        self.head = LinearHead.from_estimator(estimator, kind="softmax")
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        assert self.head is not None, f"the {self.name} expert is not fitted"
+        return self.head.log_scores(self.embed(texts))
+
+    def _file(self, directory: Path) -> Path:
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.embedder)
+        return directory / f"semantic-{safe}.npz"
+
+    def save(self, directory: Path) -> None:
+        assert self.head is not None
+        self.head.save(self._file(directory))
+
+    def load(self, directory: Path) -> None:
+        path = self._file(directory)
+        if not path.is_file():
+            raise FileNotFoundError(f"{directory} names embedder {self.embedder} but has no head")
+        self.head = LinearHead.load(path)
+
+
+def build_experts(settings: dict[str, Any]) -> list[Expert]:
+    """The experts a configuration names, lexical first."""
+    experts: list[Expert] = [LexicalExpert(settings)]
+    experts += [SemanticExpert(name, settings) for name in settings["embedders"]]
+    return experts

@@ -305,7 +305,9 @@ class ICCSClassifier:
             code = self.classes_[i]
             if code not in above:
                 chosen.setdefault(code, float(subtree[h.class_node[i]]))
-        suggestions = [self._suggestion(c, p) for c, p in chosen.items()]
+        # alternatives by confidence; the first stays first (most probable exact code)
+        ranked = [(first, first_conf), *sorted(list(chosen.items())[1:], key=lambda kv: -kv[1])]
+        suggestions = [self._suggestion(c, p) for c, p in ranked]
         fallback = None
         if walk.code != first and walk.backed_off and walk.code in above:
             fallback = self._suggestion(walk.code, walk.confidence)

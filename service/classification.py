@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -37,6 +37,7 @@ class ClassificationResult:
     suggestions: list[dict[str, Any]]
     needs_review: bool
     backed_off: bool
+    fallback: dict[str, Any] | None
     model_version: str
     taxonomy_version: str
 
@@ -71,6 +72,12 @@ def suggestion_dicts(prediction: Prediction, language: str | None) -> list[dict[
             }
         )
     return out
+
+
+def _fallback(prediction: Prediction, language: str | None) -> dict[str, Any] | None:
+    if prediction.fallback is None:
+        return None
+    return suggestion_dicts(replace(prediction, suggestions=[prediction.fallback]), language)[0]
 
 
 def classify_texts(
@@ -127,6 +134,7 @@ def classify_texts(
                 suggestions=suggestions,
                 needs_review=prediction.needs_review,
                 backed_off=prediction.backed_off,
+                fallback=_fallback(prediction, language),
                 model_version=model.version,
                 taxonomy_version=model.taxonomy_version,
             )

@@ -136,3 +136,21 @@ def test_blend_fit_is_no_worse_than_either_expert_alone() -> None:
     both = loss([strong, weak])
     assert both <= loss([strong]) + 1e-6
     assert both <= loss([weak]) + 1e-6
+
+
+def test_fallback_is_the_deepest_confident_code_above_an_uncertain_first(
+    tiny_model: ICCSClassifier,
+) -> None:
+    proba = np.full((1, len(tiny_model.classes_)), 0.0)
+    share = {"050221": 0.35, "050229": 0.30, "050231": 0.25}
+    for code, p in share.items():
+        proba[0, tiny_model.classes_.index(code)] = p
+    others = [i for i, c in enumerate(tiny_model.classes_) if c not in share]
+    proba[0, others] = 0.10 / len(others)
+    (prediction,) = tiny_model.suggestions_from_proba(proba, top_k=3)
+    first = prediction.suggestions[0]
+    assert first.code == "050221" and not prediction.backed_off
+    assert first.confidence == pytest.approx(0.35, abs=0.01)
+    assert prediction.fallback is not None
+    assert prediction.fallback.code == "05022"  # theft of personal property: 0.65
+    assert prediction.fallback.confidence == pytest.approx(0.65, abs=0.01)

@@ -23,13 +23,31 @@ def test_single_text_returns_ranked_suggestions_with_paths_and_versions(svc: Ser
     suggestions = body["suggestions"]
     assert len(suggestions) == 3
     confidences = [s["confidence"] for s in suggestions]
-    assert confidences == sorted(confidences, reverse=True)
+    assert confidences[1:] == sorted(confidences[1:], reverse=True)  # alternatives, ranked
     first = suggestions[0]
     assert first["code"] == "050229" and first["level"] == "class"
     assert [p["code"] for p in first["path"]] == ["05", "0502", "05022", "050229"]
     assert first["path"][0]["title"] == "Acts against property only"
     assert first["title"] == first["path"][-1]["title"]
     assert isinstance(body["needs_review"], bool) and isinstance(body["backed_off"], bool)
+
+
+def test_a_fallback_is_a_broader_code_above_the_first_suggestion(svc: Service) -> None:
+    texts = ["took something", "a man was hurt", "stolen", "damage and theft at the house"]
+    body = svc.client.post(
+        "/v1/classify",
+        json={"items": [{"id": str(n), "text": t} for n, t in enumerate(texts)]},
+        headers=svc.headers(),
+    ).json()
+    for result in body["results"]:
+        fallback = result["fallback"]
+        if fallback is not None:
+            first = result["suggestions"][0]
+            assert first["code"].startswith(fallback["code"]) and first["code"] != fallback["code"]
+            assert fallback["confidence"] >= first["confidence"]
+            assert [p["code"] for p in fallback["path"]] == [
+                p["code"] for p in first["path"][: len(fallback["path"])]
+            ]
 
 
 def test_result_is_stored_for_review(svc: Service) -> None:

@@ -34,11 +34,13 @@ def main(path: Path) -> None:
         "none" if c == "NONE" else LEVEL_NAMES[taxonomy.get(c).level] for c in frame["iccs_code"]
     ]
     frame["lang_origin"] = frame["language"] + "/" + frame["origin"]
+    frame["jurisdiction_language"] = frame["jurisdiction"] + " " + frame["language"]
     for rows, cols in (
+        ("jurisdiction_language", "origin"),
+        ("fold", "split"),
         ("section", "lang_origin"),
         ("level", "origin"),
         ("lang_origin", "split"),
-        ("source", "split"),
     ):
         print(table(frame, rows, cols), end="\n\n")
 

@@ -60,6 +60,7 @@ def _out(result: ClassificationResult) -> ClassificationOut:
             "suggestions": result.suggestions,
             "needs_review": result.needs_review,
             "backed_off": result.backed_off,
+            "fallback": result.fallback,
             "model_version": result.model_version,
             "taxonomy_version": result.taxonomy_version,
         }

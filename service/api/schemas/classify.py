@@ -106,9 +106,20 @@ class ClassificationOut(BaseModel):
     classification_id: uuid.UUID = Field(description="Id of the stored result (for review).")
     id: str | None = Field(default=None, description="Your item id (list requests only).")
     case_id: str | None = Field(default=None, description="The case reference you sent.")
-    suggestions: list[SuggestionOut] = Field(description="Best first; the first is the decision.")
+    suggestions: list[SuggestionOut] = Field(
+        description="Best first: the first is the model's most probable code, at the level the "
+        "text supports."
+    )
     needs_review: bool = Field(description="True when a person should confirm the code.")
-    backed_off: bool = Field(description="The first suggestion is a broader code than a class.")
+    backed_off: bool = Field(
+        description="The first suggestion was replaced by a broader code (only under the "
+        "model's `backoff` policy; the default `specific` policy never does)."
+    )
+    fallback: SuggestionOut | None = Field(
+        default=None,
+        description="A broader code above the first suggestion that is confident enough on its "
+        "own: what a reviewer may settle for when the first is uncertain.",
+    )
     model_version: str = Field(examples=["iccs-classifier:20251126-101500"])
     taxonomy_version: str = Field(examples=["ICCS-1.0-2015"])
 

@@ -27,8 +27,14 @@ from iccs.classifier import ClassifierConfig, ICCSClassifier
 from iccs.embedders import load_embedder, memoize_embedder
 from iccs.paths import corpus_path
 from iccs.text import normalize
-from training.corpus import load_corpus
-from training.lojo import HeldOutScores, calibrate_on, held_out_scores, lojo_records, plan
+from training.corpus import data_version, load_corpus
+from training.lojo import (
+    HeldOutScores,
+    cached_held_out_scores,
+    calibrate_on,
+    lojo_records,
+    plan,
+)
 from training.metrics import summarize
 
 logger = logging.getLogger(__name__)
@@ -55,7 +61,13 @@ def knn_scores(
     return np.vstack(parts)
 
 
-def run(corpus: Path, embedders: list[str], cache: Path | None, out: Path | None) -> None:
+def run(
+    corpus: Path,
+    embedders: list[str],
+    cache: Path | None,
+    out: Path | None,
+    lojo_cache: Path | None = None,
+) -> None:
     frame = load_corpus(corpus)
     pool = frame[frame["split"] != "test"].reset_index(drop=True)
     pool = pool[pool["iccs_code"] != ""].reset_index(drop=True)
@@ -65,9 +77,10 @@ def run(corpus: Path, embedders: list[str], cache: Path | None, out: Path | None
     for name in embedders:
         memoize_embedder(name, cache)
     base = ClassifierConfig(embedders=embedders)
-    full = held_out_scores(pool, base, classes, weights, units)
-    char_only = held_out_scores(
-        pool, replace(base, word_ngram_max=0, embedders=[]), classes, weights, units
+    version = data_version(corpus)
+    full = cached_held_out_scores(pool, base, classes, weights, lojo_cache, version)
+    char_only = cached_held_out_scores(
+        pool, replace(base, word_ngram_max=0, embedders=[]), classes, weights, lojo_cache, version
     )
     names = ["tfidf word+char", *[f"LR {e}" for e in embedders], "tfidf char", "kNN"]
     scores = [*full.scores, char_only.scores[0]]
@@ -127,5 +140,7 @@ if __name__ == "__main__":
     parser.add_argument("--embedders", default="use-multilingual,e5-small-multilingual")
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--lojo-cache", type=Path, default=None)
     args = parser.parse_args()
-    run(args.corpus, [e for e in args.embedders.split(",") if e], args.cache, args.out)
+    embedders = [e for e in args.embedders.split(",") if e]
+    run(args.corpus, embedders, args.cache, args.out, args.lojo_cache)

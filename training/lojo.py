@@ -10,10 +10,13 @@ threshold are fitted on; the figures reported per unit use a blend and a thresho
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -121,6 +124,58 @@ def held_out_scores(
         logger.info("LOJO %s: %d held out, %.0f s", unit.name, len(held), seconds[unit.name])
     scores = [np.vstack([p[k] for p in parts]) for k in range(len(kinds))]
     return HeldOutScores(classes, kinds, pd.concat(frames, ignore_index=True), scores, seconds)
+
+
+_NOT_SCORE_SETTINGS = ("embedders", "decision", "backoff_threshold", "blend_weights", "temperature")
+
+
+def _cache_key(
+    config: ClassifierConfig, data_version: str, weights: np.ndarray, classes: list[str]
+) -> str:
+    """What held-out scores depend on: the data, the expert settings, row weights, classes."""
+    settings = {k: v for k, v in asdict(config).items() if k not in _NOT_SCORE_SETTINGS}
+    payload = json.dumps(
+        [data_version, settings, weights.round(6).tolist(), classes], sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def cached_held_out_scores(
+    pool: pd.DataFrame,
+    config: ClassifierConfig,
+    classes: list[str],
+    weights: np.ndarray,
+    cache: Path | None,
+    data_version: str,
+) -> HeldOutScores:
+    """`held_out_scores`, kept per expert in `cache` (a folder) so that a later run with the
+    same data and settings, or with a subset of the experts, does not train them again."""
+    if cache is None:
+        return held_out_scores(pool, config, classes, weights)
+    key = _cache_key(config, data_version, weights, classes)
+    names = ["lexical", *[f"semantic:{e}" for e in config.embedders]]
+    files = [cache / f"lojo-{key}-{_safe(n)}.npz" for n in names]
+    frame_file = cache / f"lojo-{key}-rows.csv"
+    if all(f.is_file() for f in files) and frame_file.is_file():
+        logger.info("LOJO held-out scores from the cache %s (%s)", cache, key)
+        frame = pd.read_csv(frame_file, dtype=str, keep_default_na=False)
+        loaded = [np.load(f, allow_pickle=False) for f in files]
+        return HeldOutScores(
+            [str(c) for c in loaded[0]["classes"]],
+            [str(x["kind"]) for x in loaded],
+            frame,
+            [x["scores"] for x in loaded],
+        )
+    held = held_out_scores(pool, config, classes, weights)
+    cache.mkdir(parents=True, exist_ok=True)
+    for f, kind, scores in zip(files, held.kinds, held.scores, strict=True):
+        np.savez_compressed(f, scores=scores, kind=kind, classes=np.array(held.classes))
+    held.frame.to_csv(frame_file, index=False)
+    return held
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
 def _languages(frame: pd.DataFrame) -> list[str]:

@@ -21,8 +21,8 @@ from iccs.taxonomy import load_taxonomy
 from training.corpus import data_version, load_corpus
 from training.evaluate import dev_thresholds, evaluate_frame, write_plots, write_report
 from training.lojo import (
+    cached_held_out_scores,
     calibrate_on,
-    held_out_scores,
     lojo_records,
     nested_report,
     plan,
@@ -53,6 +53,7 @@ class TrainingConfig:
     # jurisdictions (off: calibrate on the dev split, for small corpora without folds).
     lojo: bool = True
     embedding_cache: Path | None = None  # folder for text -> vector caches across runs
+    lojo_cache: Path | None = None  # folder for held-out scores per expert across runs
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     @classmethod
@@ -68,7 +69,7 @@ class TrainingConfig:
         for key, value in raw.items():
             if not hasattr(config, key):
                 raise ValueError(f"{path}: unknown setting {key!r}")
-            if key in ("corpus", "embedding_cache"):
+            if key in ("corpus", "embedding_cache", "lojo_cache"):
                 value = Path(value)
             if key in ("extra_training_data", "review_exports"):
                 value = [Path(v) for v in value]
@@ -160,7 +161,14 @@ def _calibrate_on_lojo(
 ) -> tuple[dict[str, Any], dict[float, float]]:
     """Held-out scores per jurisdiction -> blend and thresholds; the nested LOJO report."""
     pool = corpus[corpus["split"] != "test"].reset_index(drop=True)
-    held = held_out_scores(pool, config.classifier, model.classes_, _weights(config, pool))
+    held = cached_held_out_scores(
+        pool,
+        config.classifier,
+        model.classes_,
+        _weights(config, pool),
+        config.lojo_cache,
+        data_version(config.corpus),
+    )
     report = nested_report(model, held)
     everyone = np.ones(len(held.frame), dtype=bool)
     calibrate_on(model, held, everyone)

@@ -314,3 +314,24 @@ def test_log_progress_reports_rows_rate_and_eta(tmp_path: Path, tiny_model, capl
     lines = [r.getMessage() for r in caplog.records if r.name == "iccs.bulk.progress"]
     assert lines and "500 rows done" in lines[-1] and "rows/s" in lines[-1] and "ETA" in lines[-1]
     assert not any(TEXTS[0] in line for line in lines)  # never log case text
+
+
+def test_output_does_not_depend_on_row_order_or_spelling(
+    tiny_model: ICCSClassifier, tmp_path: Path
+) -> None:
+    """Case and accent variants share one cached result; which came first does not matter."""
+    rows = [
+        ["1", "ROBO CON VIOLENCIA DE UN TELÉFONO CELULAR"],
+        ["2", "robo con violencia de un telefono celular"],
+        ["3", "Drink  driving over the prescribed limit"],
+        ["4", "drink driving over the prescribed limit"],
+    ]
+    outputs = []
+    for name, ordered in (("forward", rows), ("backward", rows[::-1])):
+        source = write_csv(tmp_path / f"{name}.csv", ordered, header=("id", "text"))
+        out = tmp_path / f"{name}.jsonl"
+        classify_file(tiny_model, VERSION, source, out, top_k=3)
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+        outputs.append({r["id"]: r["suggestions"] for r in records})
+    assert outputs[0] == outputs[1]
+    assert outputs[0]["1"] == outputs[0]["2"] and outputs[0]["3"] == outputs[0]["4"]

@@ -33,6 +33,7 @@ from iccs.text import normalize
 logger = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = 2
+CASCADE_TOLERANCE = 0.005  # exact@1 the first stage may give up on the texts it decides
 DECISIONS = ("specific", "backoff")
 
 
@@ -55,6 +56,8 @@ class ClassifierConfig:
     backoff_threshold: float = 0.5
     seed: int = 13
     blend_weights: list[float] | None = None  # one per expert; None = fit on held-out data
+    # > 0: the first N experts decide alone where they are sure (the rest are slower)
+    cascade_experts: int = 0
     temperature: float | None = None  # None = fit on held-out data
 
     def __post_init__(self) -> None:
@@ -82,6 +85,7 @@ class OperatingPoint:
     review_threshold: float = 0.8
     target_precision: float = 0.97
     fitted_on: str = "default"
+    cascade_threshold: float = 1.01  # first-stage confidence that skips the later experts
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ class ICCSClassifier:
         self.classes_: list[str] = []
         self.experts: list[Expert] = build_experts(asdict(self.config))
         self.blend = Blend(scales=[1.0] * len(self.experts))
+        self.first_stage: Blend | None = None
         self._hierarchy: Hierarchy | None = None
         self._taxonomy: Taxonomy | None = None
 
@@ -143,6 +148,7 @@ class ICCSClassifier:
             logger.info("fitting the %s expert on %d texts", expert.name, len(keys))
             expert.fit(keys, y, sample_weight)
         self._hierarchy = None
+        self.first_stage = None
         self.blend = Blend(
             scales=[1.0] * len(self.experts),
             by_language={"all": (self._even_weights(), self.config.temperature or 1.0)},
@@ -181,14 +187,31 @@ class ICCSClassifier:
         scores = [s[keep] for s in scores]
         langs = [lang for lang, k in zip(languages, keep, strict=True) if k]
         gold = [c for c, k in zip(canonical, keep, strict=True) if k]
-        fitted = fit_blend(
-            scores,
-            [e.kind for e in self.experts],
-            y,
-            langs,
-            self.config.blend_weights,
-            self.config.temperature,
+        kinds = [e.kind for e in self.experts]
+        self.blend, stats = self._fitted_blend(
+            scores, kinds, y, langs, gold, self.config.blend_weights
         )
+        k = self.config.cascade_experts
+        if 0 < k < len(self.experts):
+            self.first_stage, first = self._fitted_blend(
+                scores[:k], kinds[:k], y, langs, gold, None
+            )
+            stats |= {f"first_stage_{key}": value for key, value in first.items()}
+            stats |= self._fit_cascade(scores, langs, gold)
+        else:
+            self.first_stage = None
+        return stats
+
+    def _fitted_blend(
+        self,
+        scores: Sequence[np.ndarray],
+        kinds: list[str],
+        y: np.ndarray,
+        langs: list[str],
+        gold: list[str],
+        fixed_weights: list[float] | None,
+    ) -> tuple[Blend, dict[str, float]]:
+        fitted = fit_blend(scores, kinds, y, langs, fixed_weights, self.config.temperature)
         best: tuple[float, float] | None = None
         factors = [1.0] if self.config.temperature else np.arange(0.6, 1.81, 0.05)
         for factor in factors:
@@ -198,17 +221,47 @@ class ICCSClassifier:
             if best is None or error < best[0] - 1e-9:
                 best = (error, float(factor))
         assert best is not None
-        self.blend = fitted.scaled(best[1])
+        blend = fitted.scaled(best[1])
         logger.info(
             "blend %s, confidence scale %.2f (held-out calibration error %.3f)",
-            {
-                k: ([round(x, 2) for x in w], round(t, 3))
-                for k, (w, t) in self.blend.by_language.items()
-            },
+            {k: ([round(x, 2) for x in w], round(t, 3)) for k, (w, t) in blend.by_language.items()},
             best[1],
             best[0],
         )
-        return {"calibration_error": best[0], "confidence_scale": best[1]}
+        return blend, {"calibration_error": best[0], "confidence_scale": best[1]}
+
+    def _fit_cascade(
+        self, scores: Sequence[np.ndarray], langs: list[str], gold: list[str]
+    ) -> dict[str, float]:
+        """The first-stage confidence above which its answer is as exact as the full blend's
+        on the held-out rows (within half a point): those texts skip the remaining experts."""
+        assert self.first_stage is not None
+        k = self.config.cascade_experts
+        p1 = self.first_stage.proba(scores[:k], langs)
+        c1, _ = self._first_confidence(p1, gold)
+        exact1 = np.array([self.classes_[i] == g for i, g in zip(p1.argmax(1), gold, strict=True)])
+        full = self.blend.proba(scores, langs).argmax(1)
+        exact = np.array([self.classes_[i] == g for i, g in zip(full, gold, strict=True)])
+        order = np.argsort(-c1, kind="stable")
+        n = np.arange(1, len(order) + 1)
+        ok = np.cumsum(exact1[order]) >= np.cumsum(exact[order]) - CASCADE_TOLERANCE * n
+        end_of_tie = np.r_[c1[order][1:] != c1[order][:-1], True]
+        admissible = np.flatnonzero(ok & end_of_tie)
+        threshold = float(c1[order][admissible[-1]]) if admissible.size else 1.01
+        self.operating.cascade_threshold = threshold
+        skipped = c1 >= threshold
+        mixed = np.where(skipped, exact1, exact)
+        logger.info(
+            "cascade: first stage decides %.1f%% of held-out texts (threshold %.3f)",
+            100 * skipped.mean(),
+            threshold,
+        )
+        return {
+            "cascade_threshold": threshold,
+            "cascade_first_stage_share": float(skipped.mean()),
+            "cascade_exact_at_1": float(mixed.mean()),
+            "full_exact_at_1": float(exact.mean()),
+        }
 
     def _first_confidence(
         self, class_proba: np.ndarray, gold: Sequence[str]
@@ -263,7 +316,37 @@ class ICCSClassifier:
         guessed = self.languages(keys)
         given = list(languages) if languages is not None else [None] * len(keys)
         langs = [lang or guess for guess, lang in zip(guessed, given, strict=True)]
-        return self.blend.proba(self.expert_scores(keys), langs)
+        k = self.config.cascade_experts
+        if self.first_stage is None or not keys:
+            return self.blend.proba(self.expert_scores(keys), langs)
+        first = [expert.scores(keys) for expert in self.experts[:k]]
+        proba, rest = self._first_stage(first, langs)
+        if rest.size:
+            later = [expert.scores([keys[i] for i in rest]) for expert in self.experts[k:]]
+            scores = [s[rest] for s in first] + later
+            proba[rest] = self.blend.proba(scores, [langs[i] for i in rest])
+        return proba
+
+    def _first_stage(
+        self, scores: Sequence[np.ndarray], langs: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """First-stage probabilities, and the rows not confident enough to stop there."""
+        assert self.first_stage is not None
+        proba = self.first_stage.proba(scores, langs)
+        h = self.hierarchy
+        first = np.argmax(proba, axis=1)
+        confidence = h.subtree_proba(proba)[np.arange(len(first)), h.class_node[first]]
+        return proba, np.flatnonzero(confidence < self.operating.cascade_threshold)
+
+    def proba_from_scores(self, scores: Sequence[np.ndarray], langs: Sequence[str]) -> np.ndarray:
+        """What `predict_proba` gives for texts whose expert scores are known (held-out rows)."""
+        if self.first_stage is None:
+            return self.blend.proba(scores, langs)
+        k = self.config.cascade_experts
+        proba, rest = self._first_stage(scores[:k], langs)
+        if rest.size:
+            proba[rest] = self.blend.proba([s[rest] for s in scores], [langs[i] for i in rest])
+        return proba
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         proba = self.predict_proba(texts)
@@ -359,6 +442,7 @@ class ICCSClassifier:
             "classes": self.classes_,
             "experts": [e.name for e in self.experts],
             "blend": self.blend.to_json(),
+            "first_stage": None if self.first_stage is None else self.first_stage.to_json(),
             "taxonomy_version": self.taxonomy.version,
             "metadata": metadata or {},
         }
@@ -375,6 +459,8 @@ class ICCSClassifier:
         model.operating = OperatingPoint(**raw.get("operating_point", {}))
         model.classes_ = list(raw["classes"])
         model.blend = Blend.from_json(raw["blend"])
+        if raw.get("first_stage"):
+            model.first_stage = Blend.from_json(raw["first_stage"])
         for expert in model.experts:
             expert.load(directory)
         metadata = dict(raw.get("metadata", {}))

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iccs.calibration import Blend
 from iccs.classifier import ClassifierConfig, ICCSClassifier
 from iccs.hierarchy import NONE_CODE
 from iccs.text import normalize
@@ -79,6 +78,7 @@ class HeldOutScores:
     frame: pd.DataFrame  # held-out rows with a `unit` column
     scores: list[np.ndarray]
     seconds: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, float] = field(default_factory=dict)  # of the last calibration
 
     def unit_mask(self, unit: str) -> np.ndarray:
         return (self.frame["unit"] == unit).to_numpy()
@@ -185,7 +185,7 @@ def _languages(frame: pd.DataFrame) -> list[str]:
 def calibrate_on(model: ICCSClassifier, held: HeldOutScores, mask: np.ndarray) -> float:
     """Fit `model`'s blend on the held-out rows in `mask`; return its review threshold there."""
     frame = held.frame[mask]
-    model.calibrate_scores(
+    held.stats = model.calibrate_scores(
         [s[mask] for s in held.scores], frame["iccs_code"].tolist(), _languages(frame)
     )
     records = lojo_records(model, held, mask)
@@ -197,7 +197,7 @@ def calibrate_on(model: ICCSClassifier, held: HeldOutScores, mask: np.ndarray) -
 
 def lojo_records(model: ICCSClassifier, held: HeldOutScores, mask: np.ndarray) -> ScoredRecords:
     frame = held.frame[mask]
-    proba = model.blend.proba([s[mask] for s in held.scores], _languages(frame))
+    proba = model.proba_from_scores([s[mask] for s in held.scores], _languages(frame))
     return score_proba(model, proba, frame["iccs_code"].tolist())
 
 
@@ -206,7 +206,7 @@ def nested_report(
 ) -> dict[str, Any]:
     """Figures per unit with calibration and threshold fitted on the other units, then pooled
     by language. Leaves `model.blend` as it found it."""
-    fitted_blend: Blend = model.blend
+    fitted = (model.blend, model.first_stage, model.operating.cascade_threshold)
     units = list(dict.fromkeys(held.frame["unit"]))
     all_records: list[tuple[np.ndarray, ScoredRecords, float]] = []
     by_unit: dict[str, Any] = {}
@@ -223,7 +223,7 @@ def nested_report(
             if progress:
                 progress(unit)
     finally:
-        model.blend = fitted_blend
+        model.blend, model.first_stage, model.operating.cascade_threshold = fitted
     return {"by_unit": by_unit, "pooled": _pooled(held, all_records)}
 
 

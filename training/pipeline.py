@@ -172,6 +172,7 @@ def _calibrate_on_lojo(
     report = nested_report(model, held)
     everyone = np.ones(len(held.frame), dtype=bool)
     calibrate_on(model, held, everyone)
+    report["calibration"] = held.stats
     thresholds = dev_thresholds({"overall": summarize(lojo_records(model, held, everyone))})
     report["policies"] = policy_comparison(model, held)
     report["seconds_per_unit"] = held.seconds

@@ -154,3 +154,34 @@ def test_fallback_is_the_deepest_confident_code_above_an_uncertain_first(
     assert prediction.fallback is not None
     assert prediction.fallback.code == "05022"  # theft of personal property: 0.65
     assert prediction.fallback.confidence == pytest.approx(0.65, abs=0.01)
+
+
+def test_cascade_lets_the_first_experts_decide_where_they_are_sure(taxonomy: Taxonomy) -> None:
+    texts, codes = tiny_training_rows(taxonomy)
+    config = ClassifierConfig(
+        embedders=["use-multilingual"],
+        max_word_features=5000,
+        max_char_features=8000,
+        cascade_experts=1,
+    )
+    dev = TINY_TEXTS[::2]
+    model = ICCSClassifier(config).fit(
+        texts, codes, dev_texts=[t for t, _ in dev], dev_codes=[c for _, c in dev]
+    )
+    assert model.first_stage is not None
+    probe = [t for t, _ in TINY_TEXTS]
+    scores = model.expert_scores(probe)
+    languages = model.languages(probe)
+    np.testing.assert_allclose(
+        model.predict_proba(probe), model.proba_from_scores(scores, languages), atol=1e-6
+    )
+    # with the gate shut every text goes through every expert: the full blend
+    model.operating.cascade_threshold = 1.01
+    np.testing.assert_allclose(
+        model.predict_proba(probe), model.blend.proba(scores, languages), atol=1e-6
+    )
+    # with the gate open the lexical expert alone answers
+    model.operating.cascade_threshold = 0.0
+    np.testing.assert_allclose(
+        model.predict_proba(probe), model.first_stage.proba(scores[:1], languages), atol=1e-6
+    )

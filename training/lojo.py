@@ -126,7 +126,14 @@ def held_out_scores(
     return HeldOutScores(classes, kinds, pd.concat(frames, ignore_index=True), scores, seconds)
 
 
-_NOT_SCORE_SETTINGS = ("embedders", "decision", "backoff_threshold", "blend_weights", "temperature")
+_NOT_SCORE_SETTINGS = (
+    "embedders",
+    "decision",
+    "backoff_threshold",
+    "blend_weights",
+    "temperature",
+    "cascade_experts",
+)
 
 
 def _cache_key(

@@ -41,7 +41,9 @@ DECISIONS = ("specific", "backoff")
 class ClassifierConfig:
     """Hyperparameters: everything that defines how a model is trained (saved in the bundle)."""
 
-    embedders: list[str] = field(default_factory=lambda: ["use-multilingual"])
+    embedders: list[str] = field(
+        default_factory=lambda: ["use-multilingual", "e5-small-multilingual"]
+    )
     lexical_model: str = "svm"  # "svm" (LinearSVC margins) or "logreg"
     word_ngram_max: int = 2  # 0: character n-grams only
     char_ngram_min: int = 2
@@ -57,7 +59,7 @@ class ClassifierConfig:
     seed: int = 13
     blend_weights: list[float] | None = None  # one per expert; None = fit on held-out data
     # > 0: the first N experts decide alone where they are sure (the rest are slower)
-    cascade_experts: int = 0
+    cascade_experts: int = 2
     temperature: float | None = None  # None = fit on held-out data
 
     def __post_init__(self) -> None:

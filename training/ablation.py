@@ -115,9 +115,9 @@ def run(
             results.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
     table = pd.DataFrame(results)
-    print(table.to_markdown(index=False) if hasattr(table, "to_markdown") else table)
     if out:
         table.to_csv(out, index=False)
+    print(table.to_string(index=False))
 
 
 def _number(value: object) -> float:

@@ -9,7 +9,9 @@ from iccs.classifier import ICCSClassifier
 
 
 def _pct(value: object) -> str:
-    return f"{100 * float(value):.1f}%" if isinstance(value, int | float) else "n/a"
+    if not isinstance(value, int | float) or value != value:  # NaN: nothing to measure
+        return "n/a"
+    return f"{100 * float(value):.1f}%"
 
 
 def _summary_row(name: str, s: dict[str, Any]) -> str:
@@ -43,7 +45,8 @@ def _lojo_section(lojo: dict[str, Any] | None) -> str:
     units = [row(f"{k} ({v['language']})", v) for k, v in lojo["by_unit"].items()]
     policies = lojo.get("policies", {})
     policy_text = "; ".join(
-        f"`{name}`: exact@1 {_pct(p['exact_at_1'])}, section {_pct(p['section_accuracy'])}"
+        f"`{name}`: exact@1 {_pct(p['exact_at_1'])}, first suggestion in the right section "
+        f"{_pct(p['section_accuracy'])}"
         for name, p in policies.items()
     )
     return "\n".join(
@@ -103,6 +106,12 @@ def write_model_card(
         else "the dev split"
     )
     speed = metadata.get("speed")
+    unit_seconds = (metrics.get("lojo") or {}).get("seconds_per_unit") or {}
+    lojo_time = (
+        f"{sum(unit_seconds.values()):.0f} s for {len(unit_seconds)} units"
+        if unit_seconds
+        else "read from the held-out score cache of an earlier run"
+    )
     speed_section = f"\n## Speed\n{speed}\n" if speed else ""
     loop_section = f"\n{learning_loop}" if learning_loop else ""
     text = f"""# Model card: {metadata["name"]} {metadata["version"]}
@@ -129,7 +138,7 @@ on a country whose texts it never saw. The frozen **test split** figures follow.
   {model.operating.review_threshold:.3f} (the 97%-precision threshold on {fitted_on}), or when
   it is `NONE`.
 - Classes: {len(model.classes_)}; seed {cfg.seed}; fitted in {metadata["training_seconds"]} s
-  (LOJO included) on {metadata["train_rows"]} rows.
+  on {metadata["train_rows"]} rows (LOJO experts: {lojo_time}).
 
 ## Data
 - Corpus version `{metadata["data_version"]}`; taxonomy `{metadata["taxonomy_version"]}`.

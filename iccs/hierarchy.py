@@ -65,24 +65,19 @@ class Hierarchy:
                 nodes.setdefault(node, None)
         self.nodes = sorted(nodes, key=lambda n: (len(n) if n != NONE_CODE else 2, n))
         node_pos = {n: k for k, n in enumerate(self.nodes)}
-        rows, cols = [], []
-        for j, t in enumerate(self.terminals):
-            for node in lineages[t]:
-                rows.append(j)
-                cols.append(node_pos[node])
-        self._aggregate = sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, cols)), shape=(len(self.terminals), len(self.nodes))
-        )
+
+        def lineage_matrix(codes: list[str]) -> sparse.csr_matrix:
+            """codes x nodes: 1 where the node is the code or one of its ancestors."""
+            pairs = [(i, node_pos[node]) for i, c in enumerate(codes) for node in lineages[c]]
+            rows, cols = zip(*pairs, strict=True) if pairs else ((), ())
+            return sparse.csr_matrix(
+                (np.ones(len(rows)), (rows, cols)), shape=(len(codes), len(self.nodes))
+            )
+
+        self._aggregate = lineage_matrix(self.terminals)
         self._node_pos = node_pos
-        rows, cols = [], []
-        for i, c in enumerate(self.classes):
-            for node in lineages[c]:
-                rows.append(i)
-                cols.append(node_pos[node])
         # class -> every node at or above it: P(gold at or below a node), without spreading
-        self._membership = sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, cols)), shape=(len(self.classes), len(self.nodes))
-        )
+        self._membership = lineage_matrix(self.classes)
         self.class_node = np.array([node_pos[c] for c in self.classes])
         self._children: dict[str | None, list[int]] = {}
         for n in self.nodes:

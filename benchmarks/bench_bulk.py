@@ -119,7 +119,9 @@ def ensure_model(workdir: Path) -> tuple[Path, str]:
     from tests.conftest import TINY_TEXTS, tiny_training_rows
 
     texts, codes = tiny_training_rows(load_taxonomy())
-    config = ClassifierConfig(embedders=[], max_word_features=5000, max_char_features=8000)
+    config = ClassifierConfig(
+        embedders=[], knn_embedder=None, max_word_features=5000, max_char_features=8000
+    )
     dev = TINY_TEXTS[::3]
     model = ICCSClassifier(config).fit(
         texts, codes, dev_texts=[t for t, _ in dev], dev_codes=[c for _, c in dev]

@@ -253,7 +253,9 @@ def ensure_model(workdir: Path, model: Path | None, tiny: bool = False) -> tuple
     from tests.conftest import TINY_TEXTS, tiny_training_rows
 
     texts, codes = tiny_training_rows(load_taxonomy())
-    config = ClassifierConfig(embedders=[], max_word_features=5000, max_char_features=8000)
+    config = ClassifierConfig(
+        embedders=[], knn_embedder=None, max_word_features=5000, max_char_features=8000
+    )
     trained = ICCSClassifier(config).fit(
         texts,
         codes,

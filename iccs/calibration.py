@@ -133,7 +133,7 @@ def fit_blend(
     ]
     blend = Blend(scales=scales)
     normalized = blend.normalized(scores)
-    step = 0.1 if len(scores) <= 2 else 0.2
+    step = 0.1 if len(scores) <= 2 else 0.2 if len(scores) == 3 else 0.25
     grid = [tuple(fixed_weights)] if fixed_weights else weight_grid(len(scores), step)
     rng = np.random.default_rng(0)
 

@@ -58,6 +58,7 @@ class ClassifierConfig:
     backoff_threshold: float = 0.5
     seed: int = 13
     blend_weights: list[float] | None = None  # one per expert; None = fit on held-out data
+    knn_embedder: str | None = "e5-small-multilingual"  # nearest-neighbour memory; None = off
     # > 0: the first N experts decide alone where they are sure (the rest are slower)
     cascade_experts: int = 2
     temperature: float | None = None  # None = fit on held-out data
@@ -70,6 +71,7 @@ class ClassifierConfig:
         if self.decision not in DECISIONS:
             raise ValueError(f"decision must be one of {DECISIONS}")
         self.embedders = [e for e in self.embedders if e]
+        self.knn_embedder = self.knn_embedder or None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ClassifierConfig:

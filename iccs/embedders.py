@@ -179,3 +179,21 @@ def memoize_embedder(name: str, disk_cache: os.PathLike[str] | str | None = None
         wrapped = MemoizedEmbedder(inner)
     with _cache_lock:
         _cache[name] = wrapped
+
+
+_last: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+_last_lock = threading.Lock()
+
+
+def encode_shared(name: str, texts: Sequence[str]) -> np.ndarray:
+    """`load_embedder(name).encode(texts)`, remembering the last call per embedder: two experts
+    on one embedder (a logistic head and the nearest-neighbour memory) embed a batch once."""
+    key = tuple(texts)
+    with _last_lock:
+        hit = _last.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+    vectors = load_embedder(name).encode(list(texts))
+    with _last_lock:
+        _last[name] = (key, vectors)
+    return vectors

@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from iccs.embedders import load_embedder
+from iccs.embedders import encode_shared
 from iccs.linear import LinearHead
 
 
@@ -138,7 +138,7 @@ class SemanticExpert:
         return "softmax"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return load_embedder(self.embedder).encode(list(texts))
+        return encode_shared(self.embedder, texts)
 
     def fit(self, texts: Sequence[str], y: np.ndarray, sample_weight: np.ndarray | None) -> None:
         s = self.settings
@@ -167,8 +167,64 @@ class SemanticExpert:
         self.head = LinearHead.load(path)
 
 
+class NearestNeighbourExpert:
+    """A memory of the labelled rows: per class, the cosine similarity of the text to the
+    closest training text of that class (a margin the blend scales). It remembers exact
+    wordings of other jurisdictions that a linear head averages away."""
+
+    def __init__(self, embedder: str, settings: dict[str, Any]) -> None:
+        self.embedder = embedder
+        self.name = f"knn:{embedder}"
+        self.settings = settings
+        self.vectors: np.ndarray | None = None  # training rows sorted by class, float16
+        self.starts: np.ndarray | None = None  # first row of each present class
+        self.present: np.ndarray | None = None  # class index of each run
+        self.n_classes = 0
+
+    @property
+    def kind(self) -> str:
+        return "margin"
+
+    def fit(self, texts: Sequence[str], y: np.ndarray, sample_weight: np.ndarray | None) -> None:
+        order = np.argsort(y, kind="stable")
+        self.vectors = encode_shared(self.embedder, texts)[order].astype(np.float16)
+        labels = y[order]
+        self.starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        self.present = labels[self.starts]
+        self.n_classes = int(y.max()) + 1
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        assert self.vectors is not None and self.starts is not None and self.present is not None
+        out = np.full((len(texts), self.n_classes), -1.0, dtype=np.float32)
+        if len(texts):
+            sims = encode_shared(self.embedder, texts) @ self.vectors.T.astype(np.float32)
+            out[:, self.present] = np.maximum.reduceat(sims, self.starts, axis=1)
+        return out
+
+    def _file(self, directory: Path) -> Path:
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.embedder)
+        return directory / f"knn-{safe}.npz"
+
+    def save(self, directory: Path) -> None:
+        assert self.vectors is not None and self.starts is not None and self.present is not None
+        np.savez_compressed(
+            self._file(directory),
+            vectors=self.vectors,
+            starts=self.starts,
+            present=self.present,
+            n_classes=self.n_classes,
+        )
+
+    def load(self, directory: Path) -> None:
+        with np.load(self._file(directory), allow_pickle=False) as f:
+            self.vectors, self.starts, self.present = f["vectors"], f["starts"], f["present"]
+            self.n_classes = int(f["n_classes"])
+
+
 def build_experts(settings: dict[str, Any]) -> list[Expert]:
-    """The experts a configuration names, lexical first."""
+    """The experts a configuration names: lexical, one head per embedder, then the memory."""
     experts: list[Expert] = [LexicalExpert(settings)]
     experts += [SemanticExpert(name, settings) for name in settings["embedders"]]
+    if settings.get("knn_embedder"):
+        experts.append(NearestNeighbourExpert(settings["knn_embedder"], settings))
     return experts

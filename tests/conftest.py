@@ -101,6 +101,7 @@ def tiny_model(taxonomy: Taxonomy) -> ICCSClassifier:
     texts, codes = tiny_training_rows(taxonomy)
     config = ClassifierConfig(
         embedders=[],
+        knn_embedder=None,
         max_word_features=5000,
         max_char_features=8000,
         max_iter=200,

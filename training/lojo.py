@@ -102,17 +102,20 @@ def held_out_scores(
     classes: list[str],
     weights: np.ndarray,
     units: Sequence[Unit] | None = None,
+    only: Sequence[str] | None = None,
 ) -> HeldOutScores:
-    """Train one model per unit and score its held-out rows with every expert."""
+    """Train one model per unit and score its held-out rows with every expert (or with the
+    experts named in `only`)."""
     units = list(units or plan(pool))
     frames, parts, seconds = [], [], {}
     kinds: list[str] = []
     for unit in units:
         started = time.perf_counter()
         train = pool[unit.train]
-        model = ICCSClassifier(config).fit_experts(
-            train["text"].tolist(), train["iccs_code"].tolist(), weights[unit.train]
-        )
+        model = ICCSClassifier(config)
+        if only is not None:
+            model.experts = [e for e in model.experts if e.name in only]
+        model.fit_experts(train["text"].tolist(), train["iccs_code"].tolist(), weights[unit.train])
         held = pool[unit.held_out].assign(unit=unit.name)
         raw = model.expert_scores(held["text"].tolist())
         kinds = [e.kind for e in model.experts]
@@ -128,6 +131,7 @@ def held_out_scores(
 
 _NOT_SCORE_SETTINGS = (
     "embedders",
+    "knn_embedder",
     "decision",
     "backoff_threshold",
     "blend_weights",
@@ -160,25 +164,31 @@ def cached_held_out_scores(
     if cache is None:
         return held_out_scores(pool, config, classes, weights)
     key = _cache_key(config, data_version, weights, classes)
-    names = ["lexical", *[f"semantic:{e}" for e in config.embedders]]
-    files = [cache / f"lojo-{key}-{_safe(n)}.npz" for n in names]
+    names = [e.name for e in ICCSClassifier(config).experts]
+    files = {n: cache / f"lojo-{key}-{_safe(n)}.npz" for n in names}
     frame_file = cache / f"lojo-{key}-rows.csv"
-    if all(f.is_file() for f in files) and frame_file.is_file():
+    missing = [n for n in names if not files[n].is_file()]
+    if not frame_file.is_file():
+        missing = names
+    computed = None
+    if missing:
+        computed = held_out_scores(pool, config, classes, weights, only=missing)
+        cache.mkdir(parents=True, exist_ok=True)
+        for name, kind, scores in zip(missing, computed.kinds, computed.scores, strict=True):
+            np.savez_compressed(files[name], scores=scores, kind=kind, classes=np.array(classes))
+        if not frame_file.is_file():
+            computed.frame.to_csv(frame_file, index=False)
+    else:
         logger.info("LOJO held-out scores from the cache %s (%s)", cache, key)
-        frame = pd.read_csv(frame_file, dtype=str, keep_default_na=False)
-        loaded = [np.load(f, allow_pickle=False) for f in files]
-        return HeldOutScores(
-            [str(c) for c in loaded[0]["classes"]],
-            [str(x["kind"]) for x in loaded],
-            frame,
-            [x["scores"] for x in loaded],
-        )
-    held = held_out_scores(pool, config, classes, weights)
-    cache.mkdir(parents=True, exist_ok=True)
-    for f, kind, scores in zip(files, held.kinds, held.scores, strict=True):
-        np.savez_compressed(f, scores=scores, kind=kind, classes=np.array(held.classes))
-    held.frame.to_csv(frame_file, index=False)
-    return held
+    frame = pd.read_csv(frame_file, dtype=str, keep_default_na=False)
+    loaded = [np.load(files[n], allow_pickle=False) for n in names]
+    return HeldOutScores(
+        classes,
+        [str(x["kind"]) for x in loaded],
+        frame,
+        [x["scores"] for x in loaded],
+        computed.seconds if computed else {},
+    )
 
 
 def _safe(name: str) -> str:

@@ -186,7 +186,8 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     train_frame = _training_frame(config, corpus, reviews)
     dev = corpus[corpus["split"] == "dev"]
     test = corpus[corpus["split"] == "test"]
-    for name in config.classifier.embedders:
+    knn = [config.classifier.knn_embedder] if config.classifier.knn_embedder else []
+    for name in dict.fromkeys([*config.classifier.embedders, *knn]):
         memoize_embedder(name, config.embedding_cache)
     logger.info("training on %d texts (test %d)", len(train_frame), len(test))
     model = ICCSClassifier(config.classifier).fit_experts(

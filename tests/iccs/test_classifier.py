@@ -25,7 +25,10 @@ def semantic_model(taxonomy: Taxonomy) -> ICCSClassifier:
     """A tiny model with the real multilingual embedder in the path (USE ships in its package)."""
     texts, codes = tiny_training_rows(taxonomy)
     config = ClassifierConfig(
-        embedders=["use-multilingual"], max_word_features=5000, max_char_features=8000
+        embedders=["use-multilingual"],
+        knn_embedder=None,
+        max_word_features=5000,
+        max_char_features=8000,
     )
     dev = TINY_TEXTS[::3]
     return ICCSClassifier(config).fit(
@@ -160,6 +163,7 @@ def test_cascade_lets_the_first_experts_decide_where_they_are_sure(taxonomy: Tax
     texts, codes = tiny_training_rows(taxonomy)
     config = ClassifierConfig(
         embedders=["use-multilingual"],
+        knn_embedder=None,
         max_word_features=5000,
         max_char_features=8000,
         cascade_experts=1,
@@ -184,4 +188,30 @@ def test_cascade_lets_the_first_experts_decide_where_they_are_sure(taxonomy: Tax
     model.operating.cascade_threshold = 0.0
     np.testing.assert_allclose(
         model.predict_proba(probe), model.first_stage.proba(scores[:1], languages), atol=1e-6
+    )
+
+
+def test_nearest_neighbour_memory_recalls_training_wordings(
+    taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    texts, codes = tiny_training_rows(taxonomy)
+    config = ClassifierConfig(
+        embedders=["use-multilingual"],
+        knn_embedder="use-multilingual",
+        max_word_features=5000,
+        max_char_features=8000,
+    )
+    model = ICCSClassifier(config).fit_experts(texts, codes)
+    knn = model.experts[-1]
+    assert knn.name == "knn:use-multilingual" and knn.kind == "margin"
+    probe = [t for t, _ in TINY_TEXTS[:10]]
+    scores = knn.scores([" ".join(t.lower().split()) for t in probe])
+    assert scores.shape == (len(probe), len(model.classes_))
+    # a training text is its own nearest neighbour: similarity 1 for its own class
+    for row, (_, code) in zip(scores, TINY_TEXTS[:10], strict=True):
+        assert row[model.classes_.index(code)] == pytest.approx(1.0, abs=1e-2)
+    model.save(tmp_path / "bundle")
+    loaded, _ = ICCSClassifier.load(tmp_path / "bundle")
+    np.testing.assert_allclose(
+        loaded.expert_scores(probe)[-1], model.expert_scores(probe)[-1], atol=1e-5
     )

@@ -22,7 +22,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, taxonomy) -> dict[str, P
     corpus = write_tiny_corpus(root / "corpus.csv", taxonomy)
     config = root / "train.toml"
     config.write_text(
-        f'corpus = "{corpus}"\nexperiment = "test"\n[classifier]\nembedders = []\n'
+        f'corpus = "{corpus}"\nexperiment = "test"\n[classifier]\n'
+        'embedders = []\nknn_embedder = ""\n'
         "max_word_features = 3000\nmax_char_features = 5000\n"
     )
     return {"root": root, "corpus": corpus, "config": config}
@@ -145,7 +146,8 @@ def test_train_with_jurisdiction_folds_reports_lojo(
     frame.to_csv(corpus, index=False)
     config = tmp_path / "train.toml"
     config.write_text(
-        f'corpus = "{corpus}"\nexperiment = "test"\n[classifier]\nembedders = []\n'
+        f'corpus = "{corpus}"\nexperiment = "test"\n[classifier]\n'
+        'embedders = []\nknn_embedder = ""\n'
         "max_word_features = 3000\nmax_char_features = 5000\n"
     )
     monkeypatch.setenv("ICCS_MODELS_DIR", str(tmp_path / "models"))

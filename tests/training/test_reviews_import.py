@@ -111,7 +111,7 @@ def test_train_with_reviews_compares_with_the_champion(
     config = tmp_path / "train.toml"
     config.write_text(
         f'corpus = "{corpus}"\nexperiment = "loop"\nregister = false\n[classifier]\n'
-        "embedders = []\nmax_word_features = 3000\nmax_char_features = 5000\n"
+        "embedders = []\nknn_embedder = ''\nmax_word_features = 3000\nmax_char_features = 5000\n"
     )
     export = write_export(
         tmp_path / "export.csv",

@@ -459,7 +459,9 @@ class ICCSClassifier:
         raw = json.loads((directory / "config.json").read_text())
         if raw.get("format") != BUNDLE_FORMAT:
             raise ValueError(f"unsupported bundle format {raw.get('format')!r} in {directory}")
-        model = cls(ClassifierConfig.from_dict(raw["config"]))
+        # settings added after a bundle was made are off for it
+        settings = {"knn_embedder": None, "cascade_experts": 0} | raw["config"]
+        model = cls(ClassifierConfig.from_dict(settings))
         model.operating = OperatingPoint(**raw.get("operating_point", {}))
         model.classes_ = list(raw["classes"])
         model.blend = Blend.from_json(raw["blend"])

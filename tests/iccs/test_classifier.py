@@ -20,20 +20,24 @@ VARIANTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def semantic_model(taxonomy: Taxonomy) -> ICCSClassifier:
-    """A tiny model with the real multilingual embedder in the path (USE ships in its package)."""
+def _fit_with_use(taxonomy: Taxonomy, dev_step: int, **settings: object) -> ICCSClassifier:
+    """A tiny model with the real multilingual embedder (USE ships in its package)."""
     texts, codes = tiny_training_rows(taxonomy)
     config = ClassifierConfig(
         embedders=["use-multilingual"],
-        knn_embedder=None,
         max_word_features=5000,
         max_char_features=8000,
+        **{"knn_embedder": None, **settings},
     )
-    dev = TINY_TEXTS[::3]
+    dev = TINY_TEXTS[::dev_step]
     return ICCSClassifier(config).fit(
         texts, codes, dev_texts=[t for t, _ in dev], dev_codes=[c for _, c in dev]
     )
+
+
+@pytest.fixture(scope="module")
+def semantic_model(taxonomy: Taxonomy) -> ICCSClassifier:
+    return _fit_with_use(taxonomy, dev_step=3)
 
 
 @pytest.mark.parametrize(("one", "other"), VARIANTS)
@@ -160,18 +164,7 @@ def test_fallback_is_the_deepest_confident_code_above_an_uncertain_first(
 
 
 def test_cascade_lets_the_first_experts_decide_where_they_are_sure(taxonomy: Taxonomy) -> None:
-    texts, codes = tiny_training_rows(taxonomy)
-    config = ClassifierConfig(
-        embedders=["use-multilingual"],
-        knn_embedder=None,
-        max_word_features=5000,
-        max_char_features=8000,
-        cascade_experts=1,
-    )
-    dev = TINY_TEXTS[::2]
-    model = ICCSClassifier(config).fit(
-        texts, codes, dev_texts=[t for t, _ in dev], dev_codes=[c for _, c in dev]
-    )
+    model = _fit_with_use(taxonomy, dev_step=2, cascade_experts=1)
     assert model.first_stage is not None
     probe = [t for t, _ in TINY_TEXTS]
     scores = model.expert_scores(probe)

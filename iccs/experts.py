@@ -180,6 +180,7 @@ class NearestNeighbourExpert:
         self.starts: np.ndarray | None = None  # first row of each present class
         self.present: np.ndarray | None = None  # class index of each run
         self.n_classes = 0
+        self._columns: np.ndarray | None = None
 
     @property
     def kind(self) -> str:
@@ -192,14 +193,23 @@ class NearestNeighbourExpert:
         self.starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
         self.present = labels[self.starts]
         self.n_classes = int(y.max()) + 1
+        self._columns = None
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         assert self.vectors is not None and self.starts is not None and self.present is not None
         out = np.full((len(texts), self.n_classes), -1.0, dtype=np.float32)
         if len(texts):
-            sims = encode_shared(self.embedder, texts) @ self.vectors.T.astype(np.float32)
+            sims = encode_shared(self.embedder, texts) @ self._matrix()
             out[:, self.present] = np.maximum.reduceat(sims, self.starts, axis=1)
         return out
+
+    def _matrix(self) -> np.ndarray:
+        """The rows as float32 columns, made once: converting per call cost more than the
+        product itself."""
+        if self._columns is None:
+            assert self.vectors is not None
+            self._columns = np.ascontiguousarray(self.vectors.T, dtype=np.float32)
+        return self._columns
 
     def _file(self, directory: Path) -> Path:
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.embedder)
@@ -219,6 +229,7 @@ class NearestNeighbourExpert:
         with np.load(self._file(directory), allow_pickle=False) as f:
             self.vectors, self.starts, self.present = f["vectors"], f["starts"], f["present"]
             self.n_classes = int(f["n_classes"])
+        self._columns = None
 
 
 def build_experts(settings: dict[str, Any]) -> list[Expert]:

@@ -166,14 +166,19 @@ class ICCSClassifier:
 
     def expert_scores(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Raw scores of every expert (margins or log-probabilities) over `classes_`."""
-        keys = [normalize(t) for t in texts]
-        return [expert.scores(keys) for expert in self.experts]
+        return self._scores([normalize(t) for t in texts], self.experts)
+
+    @staticmethod
+    def _scores(keys: Sequence[str], experts: Sequence[Expert]) -> list[np.ndarray]:
+        """Scores of already normalised texts."""
+        return [expert.scores(keys) for expert in experts]
 
     def calibrate(
         self, texts: Sequence[str], codes: Sequence[str], languages: Sequence[str] | None = None
     ) -> None:
         keys = [normalize(t) for t in texts]
-        self.calibrate_scores(self.expert_scores(keys), codes, languages or self.languages(keys))
+        scores = self._scores(keys, self.experts)
+        self.calibrate_scores(scores, codes, languages or self.languages(keys))
 
     def calibrate_scores(
         self, scores: Sequence[np.ndarray], codes: Sequence[str], languages: Sequence[str]
@@ -241,9 +246,8 @@ class ICCSClassifier:
         on the held-out rows (within half a point): those texts skip the remaining experts."""
         assert self.first_stage is not None
         k = self.config.cascade_experts
-        p1 = self.first_stage.proba(scores[:k], langs)
-        c1, _ = self._first_confidence(p1, gold)
-        exact1 = np.array([self.classes_[i] == g for i, g in zip(p1.argmax(1), gold, strict=True)])
+        first1, c1 = self._most_probable(self.first_stage.proba(scores[:k], langs))
+        exact1 = np.array([self.classes_[i] == g for i, g in zip(first1, gold, strict=True)])
         full = self.blend.proba(scores, langs).argmax(1)
         exact = np.array([self.classes_[i] == g for i, g in zip(full, gold, strict=True)])
         order = np.argsort(-c1, kind="stable")
@@ -282,12 +286,16 @@ class ICCSClassifier:
                 ]
             )
             return confidence, right
+        first, confidence = self._most_probable(class_proba)
+        right = np.array([_is_right(g, self.classes_[i]) for g, i in zip(gold, first, strict=True)])
+        return confidence, right
+
+    def _most_probable(self, class_proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's most probable class and its confidence (the mass at or below it)."""
         h = self.hierarchy
         first = np.argmax(class_proba, axis=1)
-        subtree = h.subtree_proba(class_proba)
-        confidence = subtree[np.arange(len(first)), h.class_node[first]]
-        right = np.array([_is_right(g, self.classes_[i]) for g, i in zip(gold, first, strict=True)])
-        return np.minimum(confidence, 1.0), right
+        confidence = h.subtree_proba(class_proba)[np.arange(len(first)), h.class_node[first]]
+        return first, np.minimum(confidence, 1.0)
 
     def _canonical(self, code: str) -> str:
         return code if code == NONE_CODE else self.taxonomy.normalize(code)
@@ -322,11 +330,11 @@ class ICCSClassifier:
         langs = [lang or guess for guess, lang in zip(guessed, given, strict=True)]
         k = self.config.cascade_experts
         if self.first_stage is None or not keys:
-            return self.blend.proba(self.expert_scores(keys), langs)
-        first = [expert.scores(keys) for expert in self.experts[:k]]
+            return self.blend.proba(self._scores(keys, self.experts), langs)
+        first = self._scores(keys, self.experts[:k])
         proba, rest = self._first_stage(first, langs)
         if rest.size:
-            later = [expert.scores([keys[i] for i in rest]) for expert in self.experts[k:]]
+            later = self._scores([keys[i] for i in rest], self.experts[k:])
             scores = [s[rest] for s in first] + later
             proba[rest] = self.blend.proba(scores, [langs[i] for i in rest])
         return proba
@@ -337,9 +345,7 @@ class ICCSClassifier:
         """First-stage probabilities, and the rows not confident enough to stop there."""
         assert self.first_stage is not None
         proba = self.first_stage.proba(scores, langs)
-        h = self.hierarchy
-        first = np.argmax(proba, axis=1)
-        confidence = h.subtree_proba(proba)[np.arange(len(first)), h.class_node[first]]
+        _, confidence = self._most_probable(proba)
         return proba, np.flatnonzero(confidence < self.operating.cascade_threshold)
 
     def proba_from_scores(self, scores: Sequence[np.ndarray], langs: Sequence[str]) -> np.ndarray:

@@ -119,36 +119,6 @@ def load_embedder(name: str) -> Embedder:
         return _cache[name]
 
 
-class DiskCachedEmbedder:
-    """Wraps an embedder with a text -> vector cache on disk, for repeated experiments."""
-
-    def __init__(self, inner: Embedder, path: os.PathLike[str] | str) -> None:
-        self.name = inner.name
-        self._inner = inner
-        self._path = str(path)
-        self._vectors: dict[str, np.ndarray] = {}
-        if os.path.exists(self._path):
-            with np.load(self._path, allow_pickle=False) as stored:
-                self._vectors = dict(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if missing:
-            self._vectors.update(zip(missing, self._inner.encode(missing), strict=True))
-            keys = list(self._vectors)
-            np.savez(
-                self._path, texts=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys])
-            )
-        return np.stack([self._vectors[t] for t in texts]) if texts else self._inner.encode([])
-
-
-def cache_embedder_on_disk(name: str, path: os.PathLike[str] | str) -> None:
-    """Make later `load_embedder(name)` calls in this process use a disk cache."""
-    inner = load_embedder(name)
-    with _cache_lock:
-        _cache[name] = DiskCachedEmbedder(inner, path)
-
-
 class MemoizedEmbedder:
     """An in-memory text -> vector cache in front of an embedder: training embeds the same
     texts once per held-out jurisdiction, and only the first time should cost anything."""
@@ -165,11 +135,32 @@ class MemoizedEmbedder:
         return np.stack([self._vectors[t] for t in texts]) if texts else self._inner.encode([])
 
 
+class DiskCachedEmbedder(MemoizedEmbedder):
+    """The same memory, kept in an `.npz` file across runs (for repeated experiments)."""
+
+    def __init__(self, inner: Embedder, path: os.PathLike[str] | str) -> None:
+        super().__init__(inner)
+        self._path = str(path)
+        if os.path.exists(self._path):
+            with np.load(self._path, allow_pickle=False) as stored:
+                self._vectors = dict(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        known = len(self._vectors)
+        vectors = super().encode(texts)
+        if len(self._vectors) > known:
+            keys = list(self._vectors)
+            np.savez(
+                self._path, texts=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys])
+            )
+        return vectors
+
+
 def memoize_embedder(name: str, disk_cache: os.PathLike[str] | str | None = None) -> None:
     """Make later `load_embedder(name)` calls in this process remember vectors (and keep them
     in `disk_cache/embeddings-<name>.npz` across runs when a folder is given)."""
     inner = load_embedder(name)
-    if isinstance(inner, MemoizedEmbedder | DiskCachedEmbedder):
+    if isinstance(inner, MemoizedEmbedder):
         return
     wrapped: Embedder
     if disk_cache is not None:
@@ -183,6 +174,11 @@ def memoize_embedder(name: str, disk_cache: os.PathLike[str] | str | None = None
 
 _last: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
 _last_lock = threading.Lock()
+
+
+def file_stem(name: str) -> str:
+    """A model or expert name as a file-name part (`semantic:e5-small` -> `semantic_e5-small`)."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
 def encode_shared(name: str, texts: Sequence[str]) -> np.ndarray:

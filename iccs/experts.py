@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from iccs.embedders import encode_shared
+from iccs.embedders import encode_shared, file_stem
 from iccs.linear import LinearHead
 
 
@@ -153,8 +153,7 @@ class SemanticExpert:
         return self.head.log_scores(self.embed(texts))
 
     def _file(self, directory: Path) -> Path:
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.embedder)
-        return directory / f"semantic-{safe}.npz"
+        return directory / f"semantic-{file_stem(self.embedder)}.npz"
 
     def save(self, directory: Path) -> None:
         assert self.head is not None
@@ -212,8 +211,7 @@ class NearestNeighbourExpert:
         return self._columns
 
     def _file(self, directory: Path) -> Path:
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.embedder)
-        return directory / f"knn-{safe}.npz"
+        return directory / f"knn-{file_stem(self.embedder)}.npz"
 
     def save(self, directory: Path) -> None:
         assert self.vectors is not None and self.starts is not None and self.present is not None

@@ -3,9 +3,9 @@ ablation over experts and their blends.
 
     python -m training.ablation [--corpus FILE] [--embedders a,b] [--cache DIR] [--out FILE]
 
-For every LOJO unit it fits, once, the word+character TF-IDF SVM, a character-only TF-IDF SVM
-and a logistic head per embedder, plus a nearest-neighbour memory over the labelled rows (cosine
-similarity to the closest training text of each class, on the first embedder). Every subset of
+For every LOJO unit it fits, once, the word+character TF-IDF SVM, a character-only TF-IDF SVM,
+a logistic head per embedder and the nearest-neighbour memory (the product's experts, on the
+last embedder's vectors). Every subset of
 experts is then blended and calibrated on all units' held-out scores and scored on them: the
 experts never saw the jurisdiction they score, but the few blend parameters are fitted on the
 same held-out rows (the final model's report nests them; see `training.lojo`).
@@ -24,41 +24,19 @@ import numpy as np
 import pandas as pd
 
 from iccs.classifier import ClassifierConfig, ICCSClassifier
-from iccs.embedders import load_embedder, memoize_embedder
+from iccs.embedders import memoize_embedder
 from iccs.paths import corpus_path
-from iccs.text import normalize
 from training.corpus import data_version, load_corpus
 from training.lojo import (
     HeldOutScores,
     cached_held_out_scores,
     calibrate_on,
     lojo_records,
-    plan,
 )
 from training.metrics import summarize
+from training.pipeline import TrainingConfig, row_weights
 
 logger = logging.getLogger(__name__)
-
-
-def knn_scores(
-    pool: pd.DataFrame, classes: list[str], embedder: str, units: list, weights_unused: object
-) -> np.ndarray:
-    """Per held-out row, per class: the best cosine similarity to a training row of the class."""
-    encoder = load_embedder(embedder)
-    position = {c: j for j, c in enumerate(classes)}
-    vectors = encoder.encode([normalize(t) for t in pool["text"]])
-    labels = np.array([position[c] for c in pool["iccs_code"]])
-    parts = []
-    for unit in units:
-        train_rows = np.flatnonzero(unit.train)
-        held_rows = np.flatnonzero(unit.held_out)
-        sims = vectors[held_rows] @ vectors[train_rows].T
-        out = np.full((len(held_rows), len(classes)), -1.0, dtype=np.float32)
-        for j in np.unique(labels[train_rows]):
-            members = labels[train_rows] == j
-            out[:, j] = sims[:, members].max(axis=1)
-        parts.append(out)
-    return np.vstack(parts)
 
 
 def run(
@@ -71,34 +49,37 @@ def run(
     frame = load_corpus(corpus)
     pool = frame[frame["split"] != "test"].reset_index(drop=True)
     pool = pool[pool["iccs_code"] != ""].reset_index(drop=True)
-    weights = np.where(pool["origin"] == "taxonomy", 0.5, 1.0)
-    units = plan(pool)
+    weights = row_weights(pool, TrainingConfig().taxonomy_weight)
     classes = sorted(set(pool["iccs_code"]))
     for name in embedders:
         memoize_embedder(name, cache)
-    base = ClassifierConfig(embedders=embedders)
+    # every expert once per unit; blends are measured without a cascade
+    base = ClassifierConfig(
+        embedders=embedders, knn_embedder=embedders[-1] if embedders else None, cascade_experts=0
+    )
     version = data_version(corpus)
     full = cached_held_out_scores(pool, base, classes, weights, lojo_cache, version)
     char_only = cached_held_out_scores(
-        pool, replace(base, word_ngram_max=0, embedders=[]), classes, weights, lojo_cache, version
+        pool,
+        replace(base, word_ngram_max=0, embedders=[], knn_embedder=None),
+        classes,
+        weights,
+        lojo_cache,
+        version,
     )
-    names = ["tfidf word+char", *[f"LR {e}" for e in embedders], "tfidf char", "kNN"]
+    names = ["tfidf word+char", *[f"LR {e}" for e in embedders]]
+    names += ["kNN"] * bool(embedders) + ["tfidf char"]
     scores = [*full.scores, char_only.scores[0]]
-    kinds = [*full.kinds, "margin"]
-    if embedders:
-        scores.append(knn_scores(pool, classes, embedders[-1], units, None))
-        kinds.append("margin")
-    else:
-        names.pop()
+    kinds = [*full.kinds, char_only.kinds[0]]
     results = []
     for size in (1, 2, 3):
         for combo in itertools.combinations(range(len(names)), size):
-            if {0, len(embedders) + 1} <= set(combo):
+            if {0, len(names) - 1} <= set(combo):
                 continue  # the two lexical variants together add nothing new
             held = HeldOutScores(
                 classes, [kinds[i] for i in combo], full.frame, [scores[i] for i in combo]
             )
-            model = ICCSClassifier(replace(base, embedders=[]))
+            model = ICCSClassifier(replace(base, embedders=[], knn_embedder=None))
             model.classes_ = classes
             model.experts = [_Stub(kinds[i]) for i in combo]  # type: ignore[misc]
             everyone = np.ones(len(held.frame), dtype=bool)

@@ -147,16 +147,16 @@ def evaluate(
 
 def _lojo_figures(classifier: Any, bundle: Path | None, rerun: bool) -> dict[str, Any] | None:
     """The bundle's LOJO report, or a fresh one trained with its config on the corpus."""
-    import numpy as np
 
     from iccs.bundle import champion_path
     from training.corpus import load_corpus
     from training.lojo import held_out_scores, nested_report
+    from training.pipeline import TrainingConfig, row_weights
 
     if rerun:
         corpus = load_corpus(corpus_path())
         pool = corpus[corpus["split"] != "test"].reset_index(drop=True)
-        weights = np.where(pool["origin"] == "taxonomy", 0.5, 1.0)
+        weights = row_weights(pool, TrainingConfig().taxonomy_weight)
         held = held_out_scores(pool, classifier.config, classifier.classes_, weights)
         report: dict[str, Any] = nested_report(classifier, held)
         return report

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from iccs.classifier import ClassifierConfig, ICCSClassifier
+from iccs.embedders import file_stem
 from iccs.hierarchy import NONE_CODE
-from iccs.text import normalize
 from training.evaluate import score_proba
-from training.metrics import ScoredRecords, autocoding_threshold, summarize
+from training.metrics import TARGET_PRECISIONS, ScoredRecords, autocoding_threshold, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def cached_held_out_scores(
         return held_out_scores(pool, config, classes, weights)
     key = _cache_key(config, data_version, weights, classes)
     names = [e.name for e in ICCSClassifier(config).experts]
-    files = {n: cache / f"lojo-{key}-{_safe(n)}.npz" for n in names}
+    files = {n: cache / f"lojo-{key}-{file_stem(n)}.npz" for n in names}
     frame_file = cache / f"lojo-{key}-rows.csv"
     missing = [n for n in names if not files[n].is_file()]
     if not frame_file.is_file():
@@ -191,25 +191,27 @@ def cached_held_out_scores(
     )
 
 
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
-
-
 def _languages(frame: pd.DataFrame) -> list[str]:
     return [lang if lang in ("en", "es", "ko") else "other" for lang in frame["language"]]
 
 
-def calibrate_on(model: ICCSClassifier, held: HeldOutScores, mask: np.ndarray) -> float:
-    """Fit `model`'s blend on the held-out rows in `mask`; return its review threshold there."""
+def calibrate_on(
+    model: ICCSClassifier, held: HeldOutScores, mask: np.ndarray
+) -> dict[float, float]:
+    """Fit `model`'s blend on the held-out rows in `mask`; return the autocoding threshold
+    there for each target precision (the review threshold is the one for 97%)."""
     frame = held.frame[mask]
     held.stats = model.calibrate_scores(
         [s[mask] for s in held.scores], frame["iccs_code"].tolist(), _languages(frame)
     )
     records = lojo_records(model, held, mask)
     eligible = records.eligible
-    return autocoding_threshold(
-        records.confidence[eligible], records.correct[eligible], TARGET_PRECISION
-    )
+    return {
+        target: autocoding_threshold(
+            records.confidence[eligible], records.correct[eligible], target
+        )
+        for target in TARGET_PRECISIONS
+    }
 
 
 def lojo_records(model: ICCSClassifier, held: HeldOutScores, mask: np.ndarray) -> ScoredRecords:
@@ -230,7 +232,7 @@ def nested_report(
     try:
         for unit in units:
             mine = held.unit_mask(unit)
-            threshold = calibrate_on(model, held, ~mine)
+            threshold = calibrate_on(model, held, ~mine)[TARGET_PRECISION]
             records = lojo_records(model, held, mine)
             summary = summarize(records, {TARGET_PRECISION: threshold})
             summary["jurisdiction"] = str(held.frame.loc[mine, "jurisdiction"].iloc[0])
@@ -302,7 +304,3 @@ def policy_comparison(model: ICCSClassifier, held: HeldOutScores) -> dict[str, d
     finally:
         model.config.decision = original
     return out
-
-
-def texts_key(frame: pd.DataFrame) -> list[str]:
-    return [normalize(t) for t in frame["text"]]

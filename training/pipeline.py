@@ -23,12 +23,10 @@ from training.evaluate import dev_thresholds, evaluate_frame, write_plots, write
 from training.lojo import (
     cached_held_out_scores,
     calibrate_on,
-    lojo_records,
     nested_report,
     plan,
     policy_comparison,
 )
-from training.metrics import summarize
 from training.model_card import write_model_card
 from training.reviews_import import ReviewImport, learning_loop_section, load_review_rows
 from training.tracking import TrackingResult, track_run
@@ -98,8 +96,9 @@ def _training_frame(
     return pd.concat(frames, ignore_index=True)
 
 
-def _weights(config: TrainingConfig, frame: pd.DataFrame) -> np.ndarray:
-    return np.where(frame["origin"] == "taxonomy", config.taxonomy_weight, 1.0)
+def row_weights(frame: pd.DataFrame, taxonomy_weight: float) -> np.ndarray:
+    """Training weight per row: taxonomy rows count less than labelled texts."""
+    return np.where(frame["origin"] == "taxonomy", taxonomy_weight, 1.0)
 
 
 def _flat_metrics(report: dict[str, Any], prefix: str) -> dict[str, float]:
@@ -165,15 +164,14 @@ def _calibrate_on_lojo(
         pool,
         config.classifier,
         model.classes_,
-        _weights(config, pool),
+        row_weights(pool, config.taxonomy_weight),
         config.lojo_cache,
         data_version(config.corpus),
     )
     report = nested_report(model, held)
     everyone = np.ones(len(held.frame), dtype=bool)
-    calibrate_on(model, held, everyone)
+    thresholds = calibrate_on(model, held, everyone)
     report["calibration"] = held.stats
-    thresholds = dev_thresholds({"overall": summarize(lojo_records(model, held, everyone))})
     report["policies"] = policy_comparison(model, held)
     report["seconds_per_unit"] = held.seconds
     return report, thresholds
@@ -193,7 +191,7 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     model = ICCSClassifier(config.classifier).fit_experts(
         train_frame["text"].tolist(),
         train_frame["iccs_code"].tolist(),
-        sample_weight=_weights(config, train_frame),
+        sample_weight=row_weights(train_frame, config.taxonomy_weight),
     )
     lojo_report = None
     use_lojo = config.lojo and bool(plan(corpus[corpus["split"] != "test"]))

@@ -29,6 +29,7 @@ from iccs.taxonomy import Taxonomy, load_taxonomy
 from iccs.text import normalize
 from training.corpus import COLUMNS, test_split_fingerprint
 from training.data_prep import round3_corpus
+from training.data_prep.round3_corpus import read_rows as read_csv
 
 OUT = PROJECT_ROOT / "datasets" / "corpus"
 KOREAN_TAXONOMY = PROJECT_ROOT / "datasets" / "iccs" / "iccs_v1_ko.csv"
@@ -52,14 +53,6 @@ SYNTHETIC_FILES = (
 def near_duplicate_key(text: str) -> str:
     """Texts equal up to case, accents, punctuation and numbers are one group."""
     return " ".join(_DIGITS.sub("#", w) for w in re.findall(r"[^\W_]+", normalize(text)))
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():  # a labelling round may still be under way
-        print(f"warning: {path} missing, skipped")
-        return []
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def taxonomy_rows(taxonomy: Taxonomy) -> list[dict[str, str]]:
@@ -297,11 +290,7 @@ def build(work: Path, out: Path = OUT) -> None:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(kept)
-    if agreed["rows"]:
-        with (out / "agreement.csv").open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(agreed["rows"][0]))
-            writer.writeheader()
-            writer.writerows(agreed["rows"])
+    _write_rows(out / "agreement.csv", agreed["rows"])
     summary = {
         **agreed["summary"],
         "dropped": dict(dropped),

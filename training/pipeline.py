@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from iccs.bundle import champion_path, load_bundle, save_bundle, set_champion
-from iccs.classifier import ClassifierConfig, ICCSClassifier, OperatingPoint
+from iccs.classifier import ClassifierConfig, ICCSClassifier
 from iccs.embedders import memoize_embedder
 from iccs.paths import corpus_path, models_dir
 from iccs.taxonomy import load_taxonomy
@@ -206,9 +206,12 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
         dev_report, _ = evaluate_frame(model, dev)
         thresholds = dev_thresholds(dev_report)
         fitted_on = "dev"
-    # Records below the 97%-precision threshold go to people.
-    model.operating = OperatingPoint(
-        review_threshold=float(np.clip(thresholds[0.97], 0.5, 0.99)), fitted_on=fitted_on
+    # Records below the 97%-precision threshold go to people; the cascade threshold fitted
+    # with the blend stays.
+    model.operating = replace(
+        model.operating,
+        review_threshold=float(np.clip(thresholds[0.97], 0.5, 0.99)),
+        fitted_on=fitted_on,
     )
     fit_seconds = time.perf_counter() - started
     test_report, test_records = evaluate_frame(model, test, thresholds)

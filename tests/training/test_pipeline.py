@@ -145,9 +145,9 @@ def test_train_with_jurisdiction_folds_reports_lojo(
     frame["fold"] = [f"{j}:titles" if j in places else "" for j in frame["jurisdiction"]]
     frame.to_csv(corpus, index=False)
     config = tmp_path / "train.toml"
-    config.write_text(
+    config.write_text(  # two experts and a cascade: the lexical one decides where it is sure
         f'corpus = "{corpus}"\nexperiment = "test"\n[classifier]\n'
-        'embedders = []\nknn_embedder = ""\n'
+        'embedders = ["use-multilingual"]\nknn_embedder = ""\ncascade_experts = 1\n'
         "max_word_features = 3000\nmax_char_features = 5000\n"
     )
     monkeypatch.setenv("ICCS_MODELS_DIR", str(tmp_path / "models"))
@@ -167,9 +167,10 @@ def test_train_with_jurisdiction_folds_reports_lojo(
         assert 0.0 <= summary["exact_at_1"] <= 1.0
         assert 0.0 <= summary["ece"] <= 1.0
     assert set(lojo["policies"]) == {"specific", "backoff"}
-    assert (
-        json.loads((bundle / "config.json").read_text())["operating_point"]["fitted_on"] == "lojo"
-    )
+    operating = json.loads((bundle / "config.json").read_text())["operating_point"]
+    assert operating["fitted_on"] == "lojo"
+    # The cascade threshold fitted with the blend is the one the bundle runs with.
+    assert operating["cascade_threshold"] == report["lojo"]["calibration"]["cascade_threshold"]
     assert "Leave-one-jurisdiction-out" in (bundle / "MODEL_CARD.md").read_text()
     evaluated = runner.invoke(
         app, ["evaluate", "--model", str(bundle), "--output", str(tmp_path / "r")]

@@ -56,13 +56,25 @@ def _development_key(database: Database, data_dir: Path) -> str:
     return key
 
 
-def _prepare_metrics_dir(workers: int) -> None:
-    """Prometheus multiprocess mode keeps one file per worker there; stale ones would add up."""
+def _available_cores() -> int:
+    """The cores this process may run on (a CPU set or container affinity counts, not the
+    host's total)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _prepare_metrics_dir(workers: int, data_dir: Path) -> None:
+    """Prometheus multiprocess mode keeps one file per worker there; stale ones would add up.
+    With several workers and no folder set, one goes under the data folder so /metrics adds
+    every worker up."""
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
-        if workers > 1:
-            _say("note: set PROMETHEUS_MULTIPROC_DIR so /metrics covers all workers")
-        return
+        if workers == 1:
+            return
+        directory = str(data_dir / "prometheus")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # the workers inherit it
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     for stale in path.glob("*.db"):
@@ -73,8 +85,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.", envvar="ICCS_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", envvar="ICCS_PORT")] = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes.", envvar="ICCS_WORKERS")
-    ] = 1,
+        int | None,
+        typer.Option(
+            min=1, help="Worker processes (default: the available cores).", envvar="ICCS_WORKERS"
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTP service (migrates the database first)."""
     import uvicorn
@@ -85,7 +100,8 @@ def serve(
         _say(f"development mode; admin API key: {key}")
         _say(f"  curl -H 'Authorization: Bearer {key}' http://{host}:{port}/v1/models/current")
     database.dispose()
-    _prepare_metrics_dir(workers)
+    workers = workers or _available_cores()
+    _prepare_metrics_dir(workers, settings.data_dir)
     uvicorn.run(
         "service.app:create_app",
         factory=True,

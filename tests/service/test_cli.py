@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -125,6 +126,7 @@ def test_serve_in_development_prints_a_ready_key(
     calls: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setenv("ICCS_ENV", "development")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     get_settings.cache_clear()
     result = runner.invoke(cli, ["serve", "--port", "8123", "--workers", "2"])
     assert result.exit_code == 0, result.output
@@ -133,6 +135,26 @@ def test_serve_in_development_prints_a_ready_key(
     assert calls and calls[0]["port"] == 8123 and calls[0]["workers"] == 2
     with database(tmp_path).session() as session:
         assert find_active_key(session, key) is not None
+
+
+def test_serve_defaults_to_the_available_cores_with_shared_metrics(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # restored (unset) after the test
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    monkeypatch.delenv("ICCS_WORKERS", raising=False)
+    get_settings.cache_clear()
+    result = runner.invoke(cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert calls[0]["workers"] == 3
+    # several workers: /metrics must add them up, so a multiprocess folder is set for them
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "prometheus")
+    assert (tmp_path / "prometheus").is_dir()
 
 
 def test_serve_in_production_prints_no_key(

@@ -54,7 +54,9 @@ def tagged_rows(work: Path) -> tuple[list[dict[str, str]], dict[str, dict[str, s
     return rows, tags
 
 
-def write_tags(out: Path, kept: list[dict[str, str]], source_tags: dict[str, dict[str, str]]) -> None:
+def write_tags(
+    out: Path, kept: list[dict[str, str]], source_tags: dict[str, dict[str, str]]
+) -> None:
     """One tag row per kept corpus row: the tagged sources' own tags, else the row already in
     `tags.csv`. A row with neither stays untagged, and `iccs data validate` reports it."""
     path = out / TAGS_FILE

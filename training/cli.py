@@ -188,13 +188,18 @@ def model_ensure() -> None:
 def data_validate(
     corpus: Annotated[Path | None, typer.Option(help="Corpus CSV.")] = None,
 ) -> None:
-    """Check the corpus; print the counts as one JSON object on the last line."""
+    """Check the corpus and its tag labels; print the counts as one JSON object on the last line."""
+    from training.corpus_tags import TAGS_FILE
     from training.validate import validate_corpus
 
     path = corpus or corpus_path()
     if not path.is_file():
         raise fail(f"corpus not found: {path}")
-    report = validate_corpus(path, fingerprint_file=path.parent / "test_split.sha256")
+    report = validate_corpus(
+        path,
+        fingerprint_file=path.parent / "test_split.sha256",
+        tags_file=path.parent / TAGS_FILE,
+    )
     for failure in report.failures:
         console.print(f"FAIL {failure}", highlight=False)
     if report.ok:

@@ -14,6 +14,7 @@ from iccs.hierarchy import NONE_CODE
 from iccs.taxonomy import load_taxonomy
 from iccs.text import normalize, tokens
 from training.corpus import ORIGINS, SPLITS, load_corpus, test_split_fingerprint
+from training.corpus_tags import check_tags, load_tags
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,10 @@ class ValidationReport:
 
 
 def validate_corpus(
-    path: Path, minimums: Minimums | None = None, fingerprint_file: Path | None = None
+    path: Path,
+    minimums: Minimums | None = None,
+    fingerprint_file: Path | None = None,
+    tags_file: Path | None = None,
 ) -> ValidationReport:
     minimums = minimums or Minimums()
     report = ValidationReport()
@@ -182,6 +186,9 @@ def validate_corpus(
         },
         "folds": frame.loc[frame["fold"] != "", "fold"].value_counts().sort_index().to_dict(),
     }
+    if tags_file is not None and tags_file.is_file():
+        tag_failures, report.counts["tags"] = check_tags(frame, load_tags(tags_file))
+        report.failures.extend(tag_failures)
     return report
 
 

@@ -32,6 +32,48 @@ def test_the_project_corpus_passes_and_prints_counts() -> None:
     for language in ("en", "es", "ko"):
         assert 0.6 < counts["kappa_by_language"][language] <= 1.0
     assert counts["folds"]  # one per jurisdiction and source
+    cyber = counts["tags"]["cyber"]
+    cyber_related = sum(sum(cyber[v].values()) for v in ("cyber_dependent", "cyber_enabled"))
+    assert cyber_related >= 400
+    assert all(cyber["cyber_enabled"].get(language) for language in ("en", "es", "ko"))
+
+
+def _tags(rows: list[dict[str, str]], **changed: dict[str, str]) -> list[dict[str, str]]:
+    """One all-unknown tag row per corpus row; `changed` overrides values by row id."""
+    tags = []
+    for r in rows:
+        tag_row = {"id": r["id"], "text": r["text"], "cyber": "unknown", "attempt": "unknown"}
+        tag_row |= {"weapon": "unknown", "context": "unknown", "tag_labeller": "test"}
+        tags.append(tag_row | changed.get(r["id"], {}))
+    return tags
+
+
+def test_tags_are_checked_against_the_corpus_and_counted(tmp_path: Path) -> None:
+    rows = [_row(1, "hacking a server", "09031"), _row(2, "stabbed the victim", "020111")]
+    tags_file = tmp_path / "tags.csv"
+    good = _tags(rows, r1={"cyber": "cyber_dependent"}, r2={"weapon": "knife_or_sharp"})
+    pd.DataFrame(good).to_csv(tags_file, index=False)
+    report = validate_corpus(_tiny_corpus(tmp_path, rows), _NO_MINIMUMS, tags_file=tags_file)
+    assert not [f for f in report.failures if f.startswith("tags:")]  # other checks need more rows
+    assert report.counts["tags"]["cyber"]["cyber_dependent"] == {"en": 1}
+    assert report.counts["tags"]["weapon"]["knife_or_sharp"] == {"en": 1}
+    assert report.counts["tags"]["tag_labeller"] == {"test": 2}
+
+    bad = _tags(rows, r1={"cyber": "online"}, r2={"text": "an older wording"})
+    bad.append(bad[0] | {"id": "r9"})  # not in the corpus
+    bad.append(bad[0])  # tagged twice
+    pd.DataFrame(bad).to_csv(tags_file, index=False)
+    rows.append(_row(3, "theft of a car", "050211"))  # not tagged
+    report = validate_corpus(_tiny_corpus(tmp_path, rows), _NO_MINIMUMS, tags_file=tags_file)
+    joined = " | ".join(report.failures)
+    for reason in (
+        "unknown cyber values ['online']",
+        "text differs from the corpus",
+        "ids not in the corpus",
+        "tagged twice",
+        "corpus rows without tags",
+    ):
+        assert reason in joined
 
 
 def test_a_text_in_two_folds_of_one_jurisdiction_fails(tmp_path: Path) -> None:

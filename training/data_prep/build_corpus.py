@@ -28,7 +28,7 @@ from iccs.paths import PROJECT_ROOT
 from iccs.taxonomy import Taxonomy, load_taxonomy
 from iccs.text import normalize
 from training.corpus import COLUMNS, test_split_fingerprint
-from training.data_prep import round3_corpus
+from training.data_prep import round3_corpus, tagged_sources
 from training.data_prep.round3_corpus import read_rows as read_csv
 
 OUT = PROJECT_ROOT / "datasets" / "corpus"
@@ -211,6 +211,8 @@ def build(work: Path, out: Path = OUT) -> None:
                     "fold": "",
                 }
             )
+    source_rows, source_tags = tagged_sources.tagged_rows(work)
+    rows += source_rows
     rows += taxonomy_rows(taxonomy)
     r3_rows, r3_groups, r3_left_out = round3_corpus.coded_rows(work / "round3")
     publisher, contradicted = round3_corpus.publisher_rows(work / "round3")
@@ -290,6 +292,7 @@ def build(work: Path, out: Path = OUT) -> None:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(kept)
+    tagged_sources.write_tags(out, kept, source_tags)
     _write_rows(out / "agreement.csv", agreed["rows"])
     summary = {
         **agreed["summary"],

@@ -13,6 +13,7 @@ import pandas as pd
 from iccs.paths import corpus_path
 from iccs.taxonomy import LEVEL_NAMES, load_taxonomy
 from training.corpus import load_corpus
+from training.corpus_tags import TAG_VALUES, TAGS_FILE, load_tags
 
 
 def table(frame: pd.DataFrame, rows: str, cols: str) -> str:
@@ -43,6 +44,17 @@ def main(path: Path) -> None:
         ("lang_origin", "split"),
     ):
         print(table(frame, rows, cols), end="\n\n")
+    if (path.parent / TAGS_FILE).is_file():
+        print_tag_tables(frame, load_tags(path.parent / TAGS_FILE))
+
+
+def print_tag_tables(frame: pd.DataFrame, tags: pd.DataFrame) -> None:
+    """Each tag's values by language and origin, then who labelled the tags."""
+    tagged = tags.merge(frame[["id", "lang_origin", "language"]], on="id")
+    for tag in TAG_VALUES:
+        print(table(tagged.rename(columns={tag: f"{tag} (tag)"}), f"{tag} (tag)", "lang_origin"))
+        print()
+    print(table(tagged, "tag_labeller", "language"), end="\n\n")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from iccs import __version__
 from iccs.search import load_search_index
 from service.api.errors import install_error_handlers
-from service.api.routes import batches, classify, health, models, reviews, taxonomy
+from service.api.routes import batches, classify, dashboard, health, models, reviews, taxonomy
 from service.api_keys import count_active_keys
 from service.auth import Authenticator
 from service.batcher import SuggestionBatcher
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classify.router)
     app.include_router(models.router)
     app.include_router(batches.router)
+    app.include_router(dashboard.router)  # before reviews: /reviews/{item_id} would take it
     app.include_router(reviews.router)
     app.include_router(pages.router)  # /review, /dashboard and their static files
     return app

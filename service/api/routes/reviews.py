@@ -19,7 +19,6 @@ from service.api.deps import (
     AnalystDep,
     DatabaseDep,
     SessionDep,
-    SettingsDep,
     SubmitterDep,
 )
 from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
@@ -30,7 +29,6 @@ from service.api.schemas.reviews import (
     BatchReviewRow,
     BatchReviews,
     ClassificationDetail,
-    DashboardOut,
     DecisionIn,
     DecisionOut,
     GroupPage,
@@ -45,7 +43,6 @@ from service.api.schemas.reviews import (
 from service.db.base import utcnow
 from service.db.models import Batch, Classification, ReviewItem
 from service.reviews import audit
-from service.reviews.dashboard import dashboard as dashboard_figures
 from service.reviews.decisions import Decision, assign, decide, not_found
 from service.reviews.export import export_csv
 from service.reviews.groups import decide_group, list_groups
@@ -173,15 +170,6 @@ def stats(session: SessionDep, queue: QueueDep, _caller: AnalystDep) -> StatsOut
     """Autocoding rate, QC precision, model-analyst and analyst-analyst agreement, queue."""
     queue.sync(session)
     return StatsOut.model_validate(review_stats(session, utcnow()))
-
-
-@router.get("/reviews/dashboard", response_model=DashboardOut, responses=RESPONSES)
-def dashboard(
-    session: SessionDep, settings: SettingsDep, queue: QueueDep, _caller: AnalystDep
-) -> DashboardOut:
-    """Records by ICCS section per batch and per day, backlog and autocoding rate per day."""
-    queue.sync(session)
-    return DashboardOut.model_validate(dashboard_figures(session, settings, utcnow()))
 
 
 @router.get(

@@ -278,42 +278,6 @@ class StatsOut(BaseModel):
     generated_at: datetime
 
 
-class SectionName(BaseModel):
-    code: str = Field(examples=["05"])
-    title: str = Field(examples=["Acts against property only"])
-
-
-class BatchSections(BaseModel):
-    batch: str = Field(description="`api` or a batch id.", examples=["api"])
-    label: str = Field(description="What to call it.", examples=["backlog_2019.csv"])
-    sections: dict[str, int] = Field(description="Records by section.", examples=[{"05": 7}])
-
-
-class DaySections(BaseModel):
-    date: str = Field(examples=["2025-11-27"])
-    sections: dict[str, int] = Field(examples=[{"05": 700, "02": 120}])
-
-
-class DayBacklog(BaseModel):
-    date: str = Field(examples=["2025-11-27"])
-    open: int = Field(description="Open items at the end of the day.", examples=[124])
-
-
-class DayAutocoding(BaseModel):
-    date: str = Field(examples=["2025-11-27"])
-    records: int = Field(examples=[12000])
-    rate: float | None = Field(examples=[0.82])
-
-
-class DashboardOut(BaseModel):
-    sections: list[SectionName] = Field(description="ICCS sections and NONE, in order.")
-    by_batch: list[BatchSections] = Field(description="API requests, then recent batches.")
-    by_day: list[DaySections] = Field(description="The last 30 days (UTC).")
-    backlog: list[DayBacklog]
-    autocoding: list[DayAutocoding]
-    generated_at: datetime
-
-
 class ReviewStatus(BaseModel):
     state: ReviewState
     reason: QueueReason

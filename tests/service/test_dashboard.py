@@ -117,7 +117,7 @@ def test_filters_by_batch_period_and_submitting_key(svc: Service) -> None:
 
 def test_rates_carry_their_n_and_agreement_counts_texts(svc: Service) -> None:
     use_queue(svc, qc_rate=0.0)
-    classify(svc, TEXTS + ["TOOK something", "took  something"])  # TEXTS has it once
+    classify(svc, [*TEXTS, "TOOK something", "took  something"])  # TEXTS has it once
     item = next(i for i in queue_page(svc, limit=200)["items"] if i["text"] == "took something")
     decided = decide(svc, item, "accept").json()
     assert decided["applied_to"] == 3

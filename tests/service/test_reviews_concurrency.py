@@ -122,7 +122,23 @@ def test_review_workflow_on_postgres(service_factory: ServiceFactory, postgres_u
             response = svc.client.get(path, headers=headers)
             assert response.status_code == 200, response.text
         board: dict[str, Any] = response.json()
-        assert sum(board["by_day"][-1]["sections"].values()) >= len(TEXTS)
+        assert sum(board["by_day"][-1]["categories"].values()) >= len(TEXTS)
+        assert svc.client.get(
+            "/v1/reviews/dashboard/agreement.csv", params={"code": "05"}, headers=headers
+        ).text.startswith("code,title,decided")
+
+        # A text decided once on PostgreSQL: the group listing and the set-based update.
+        classify(svc, ["Bad behaviour in the PARK", "bad  behaviour in the park"])
+        groups = svc.client.get("/v1/reviews/groups", headers=headers).json()["groups"]
+        pair = next(g for g in groups if g["items"] >= 2)
+        item = svc.client.get(f"/v1/reviews/{pair['item_id']}", headers=headers).json()
+        decided = svc.client.post(
+            f"/v1/reviews/{item['id']}/decision",
+            json={"action": "not_an_offence", "version": item["version"]},
+            headers=headers,
+        )
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["applied_to"] == pair["items"]
         export = svc.client.get("/v1/reviews/export", headers=svc.headers("admin"))
         assert export.status_code == 200
         assert first["id"] in export.text and second["id"] in export.text

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from iccs.hierarchy import NONE_CODE, NONE_TITLE
 from iccs.taxonomy import CodeError, load_taxonomy
@@ -77,7 +78,7 @@ class Breakdown:
 
     parent: dict[str, str] | None  # the code drilled into, or None
     path: list[dict[str, str]]  # from the section down to it
-    categories: list[dict[str, str]]
+    categories: list[dict[str, Any]]
     category_of: Callable[[str], str | None]
 
 
@@ -86,17 +87,23 @@ def breakdown(code: str | None) -> Breakdown:
     records the model coded no finer than it."""
     taxonomy = load_taxonomy()
     if code is None:
-        sections = [{"code": s.code, "title": s.title_en} for s in taxonomy.sections()]
+        sections = [
+            {"code": s.code, "title": s.title_en, "drillable": True} for s in taxonomy.sections()
+        ]
         return Breakdown(
             None,
             [],
-            [*sections, {"code": NONE_CODE, "title": NONE_TITLE}],
+            [*sections, {"code": NONE_CODE, "title": NONE_TITLE, "drillable": False}],
             lambda c: NONE_CODE if c == NONE_CODE else c[:2],
         )
     category = taxonomy.get(code)
     children = taxonomy.children(code)
     width = len(children[0].code)
-    unspecified = {"code": code, "title": f"{category.title_en} (not further specified)"}
+    unspecified = {
+        "code": code,
+        "title": f"{category.title_en} (not further specified)",
+        "drillable": False,
+    }
 
     def category_of(c: str) -> str | None:
         if not c.startswith(code):
@@ -106,6 +113,12 @@ def breakdown(code: str | None) -> Breakdown:
     return Breakdown(
         {"code": code, "title": category.title_en, "level": category.level_name},
         [{"code": p.code, "title": p.title_en} for p in taxonomy.path(code)],
-        [*({"code": c.code, "title": c.title_en} for c in children), unspecified],
+        [
+            *(
+                {"code": c.code, "title": c.title_en, "drillable": not taxonomy.is_leaf(c.code)}
+                for c in children
+            ),
+            unspecified,
+        ],
         category_of,
     )

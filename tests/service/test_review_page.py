@@ -213,7 +213,34 @@ def test_analyst_decides_three_items_with_the_keyboard(
     bars = browser.find_elements(By.CSS_SELECTOR, "#chart-batches rect")
     assert bars and browser.find_elements(By.CSS_SELECTOR, "#chart-backlog polyline")
     assert by_id("tile-autocoding").text.endswith("%")
+    assert by_id("tile-autocoding-n").text == f"n={len(TEXTS)} records"  # every rate with its n
+    assert by_id("tile-agreement-n").text == "n=3 items, 3 texts"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#agreement-table tbody tr")) >= 1
     save_screenshot(browser, screenshot_path(tmp_path, "dashboard.png"))
+
+    # Drill down: section -> division, and back up by the breadcrumb.
+    browser.find_element(By.CSS_SELECTOR, '#legend li[data-code="05"]').click()
+    wait_for(lambda: by_id("crumbs").text.endswith("05 Acts against property only"), "05")
+    legend = [
+        li.get_attribute("data-code") for li in browser.find_elements(By.CSS_SELECTOR, "#legend li")
+    ]
+    assert "0502" in legend and "02" not in legend
+    browser.find_element(By.CSS_SELECTOR, '#legend li[data-code="0502"]').click()
+    wait_for(lambda: by_id("crumbs").text.endswith("0502 Theft"), "0502")
+    browser.find_element(By.CSS_SELECTOR, "#crumbs button").click()  # All sections
+    wait_for(lambda: by_id("crumbs").text == "All sections", "the top")
+
+    # Each chart's table downloads as CSV.
+    browser.execute_cdp_cmd(
+        "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
+    )
+    buttons = browser.find_elements(By.CSS_SELECTOR, "button.csv")
+    assert sorted(str(b.get_attribute("data-table")) for b in buttons) == sorted(
+        ["by_batch", "by_day", "backlog", "autocoding", "agreement"]
+    )
+    next(b for b in buttons if b.get_attribute("data-table") == "by_day").click()
+    saved = wait_for(lambda: list(tmp_path.glob("iccs-by-day-*.csv")), "the CSV download")
+    assert saved[0].read_text().startswith("date,code,title,records,day_records")
 
 
 def in_viewport(browser: Any, element: Any) -> bool:
@@ -234,9 +261,10 @@ def test_a_text_is_decided_once_with_the_actions_in_reach(
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    spellings = ["took something", "TOOK  something", "Took sométhing"]
+    # With TEXTS' "took something", four records of one text.
+    spellings = ["took something", "TOOK  something", "Took sométhing", "took SOMETHING"]
     with live.api("submitter") as client:
-        items = [{"id": f"dup-{i}", "text": t} for i, t in enumerate(spellings)]
+        items = [{"id": f"dup-{i}", "text": t} for i, t in enumerate(spellings[1:])]
         assert client.post("/v1/classify", json={"items": items}).status_code == 200
 
     def by_id(element_id: str) -> Any:
@@ -247,8 +275,8 @@ def test_a_text_is_decided_once_with_the_actions_in_reach(
     wait_for(lambda: by_id("item").is_displayed(), "the first item")
     assert browser.execute_script("return [window.innerWidth, window.innerHeight]")[1] <= 900
     assert by_id("item-text").text in spellings  # the most frequent uncertain text comes first
-    assert by_id("item-group").is_displayed() and by_id("group-size").text == "3"
-    assert by_id("group-sources").text == "(API 3)"
+    assert by_id("item-group").is_displayed() and by_id("group-size").text == "4"
+    assert by_id("group-sources").text == "(API 4)"
     pending = int(by_id("queue-pending").text)
 
     reach = [
@@ -273,16 +301,16 @@ def test_a_text_is_decided_once_with_the_actions_in_reach(
     chosen = str(hits[0].get_attribute("data-code"))
     hits[0].click()  # a mouse pick recodes too
     wait_for(lambda: by_id("item-text").text not in spellings, "the next text")
-    assert "for 3 records" in by_id("message").text
-    assert int(by_id("queue-pending").text) == pending - 3
+    assert "for 4 records" in by_id("message").text
+    assert int(by_id("queue-pending").text) == pending - 4
     recent = browser.find_elements(By.CSS_SELECTOR, "#recent li")
-    assert recent[0].text.startswith(f"recode {chosen}") and recent[0].text.endswith("×3")
+    assert recent[0].text.startswith(f"recode {chosen}") and recent[0].text.endswith("×4")
 
     with live.api("admin") as admin:
         trail = admin.get("/v1/reviews/audit").json()["events"]
         decided = admin.get("/v1/reviews", params={"state": "decided"}).json()["items"]
     assert sorted(e["item_id"] for e in trail) == sorted(i["id"] for i in decided)
-    assert len(trail) == 3 and all(e["code"] == chosen for e in trail)
+    assert len(trail) == 4 and all(e["code"] == chosen for e in trail)
     assert sorted(i["text"] for i in decided) == sorted(spellings)
 
 

@@ -15,6 +15,10 @@ class CategoryName(BaseModel):
     title: str = Field(description="English title.", examples=["Acts against property only"])
 
 
+class Category(CategoryName):
+    drillable: bool = Field(description="Has finer codes to drill into.", examples=[True])
+
+
 class DrillOut(CategoryName):
     level: str = Field(description="section, division or group.", examples=["section"])
 
@@ -93,7 +97,7 @@ class DashboardOut(BaseModel):
     scope: ScopeOut
     drill: DrillOut | None = Field(description="The code drilled into; null at the top.")
     path: list[CategoryName] = Field(description="From the section down to the drilled code.")
-    categories: list[CategoryName] = Field(
+    categories: list[Category] = Field(
         description="What records are counted by: sections and NONE, or the drilled code's "
         "children and the code itself (records coded no finer)."
     )

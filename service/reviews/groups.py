@@ -36,23 +36,24 @@ class GroupDecision:
     applied_to: int  # items the decision changed or recorded, the decided one included
 
 
-def _members_query(item: ReviewItem, actor: Principal, coding: bool) -> Any:
-    """The other items of the group in the item's state that this actor may decide now."""
-    query = select(ReviewItem).where(
+def _members_where(item: ReviewItem, actor: Principal, coding: bool) -> list[Any]:
+    """The other items of the group in the item's state (not yet coded by this actor, for a
+    coding); assignment is checked apart, in Python, as it is a JSON list."""
+    where: list[Any] = [
         ReviewItem.group_key == item.group_key,
         ReviewItem.state == item.state,
         ReviewItem.id != item.id,
-    )
+    ]
     if coding:
         coded = exists().where(
             ReviewCoding.item_id == ReviewItem.id, ReviewCoding.analyst_key_id == actor.key_id
         )
-        query = query.where(~coded)
-    return query.order_by(ReviewItem.created_at, ReviewItem.id)
+        where.append(~coded)
+    return where
 
 
-def _may_decide(member: ReviewItem, actor: Principal) -> bool:
-    return not member.assignees or actor.key_id in member.assignees or actor.has_role("admin")
+def _may_decide(assignees: list[int], actor: Principal) -> bool:
+    return not assignees or actor.key_id in assignees or actor.has_role("admin")
 
 
 def group_members(
@@ -61,23 +62,37 @@ def group_members(
     """Open items a decision of `actor` on `item` would also apply to."""
     if item.state == "decided":
         return []
-    query = _members_query(item, actor, action in CODING_ACTIONS)
-    return [m for m in session.scalars(query) if _may_decide(m, actor)]
+    query = select(ReviewItem).where(*_members_where(item, actor, action in CODING_ACTIONS))
+    members = session.scalars(query.order_by(ReviewItem.created_at, ReviewItem.id))
+    return [m for m in members if _may_decide(m.assignees, actor)]
 
 
 def group_summary(session: Session, item: ReviewItem, actor: Principal) -> dict[str, Any]:
-    """The group as the review page shows it: how many records a decision settles, from where."""
-    members = group_members(session, item, actor)
-    everyone = [item, *members] if item.state != "decided" else []
+    """The group as the review page shows it: how many records a decision settles, from where.
+    Counted in the database: a group may hold thousands of items."""
     sources: dict[str, int] = defaultdict(int)
-    for member in everyone:
-        sources[member.source] += 1
+    if item.state != "decided":
+        sources[item.source] += 1
+        where = _members_where(item, actor, coding=True)
+        for source, n in session.execute(
+            select(ReviewItem.source, func.count()).where(*where).group_by(ReviewItem.source)
+        ):
+            sources[source] += int(n)
+        assigned = session.execute(
+            select(ReviewItem.source, ReviewItem.assignees).where(
+                *where, cast(ReviewItem.assignees, String) != "[]"
+            )
+        )
+        for source, assignees in assigned:
+            if not _may_decide(assignees, actor):
+                sources[source] -= 1
     return {
         "key": item.group_key,
-        "size": len(everyone),
+        "size": sum(sources.values()),
         "sources": [
             {"source": source, "items": n}
             for source, n in sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))
+            if n
         ],
     }
 

@@ -36,13 +36,15 @@ class GroupDecision:
     applied_to: int  # items the decision changed or recorded, the decided one included
 
 
-def _members_where(item: ReviewItem, actor: Principal, coding: bool) -> list[Any]:
-    """The other items of the group in the item's state (not yet coded by this actor, for a
-    coding); assignment is checked apart, in Python, as it is a JSON list."""
+def _members_where(
+    group: str, state: str, item_id: uuid.UUID, actor: Principal, coding: bool
+) -> list[Any]:
+    """The other items of the group in this state (not yet coded by this actor, for a coding);
+    assignment is checked apart, in Python, as it is a JSON list."""
     where: list[Any] = [
-        ReviewItem.group_key == item.group_key,
-        ReviewItem.state == item.state,
-        ReviewItem.id != item.id,
+        ReviewItem.group_key == group,
+        ReviewItem.state == state,
+        ReviewItem.id != item_id,
     ]
     if coding:
         coded = exists().where(
@@ -57,12 +59,18 @@ def _may_decide(assignees: list[int], actor: Principal) -> bool:
 
 
 def group_members(
-    session: Session, item: ReviewItem, actor: Principal, action: str = "accept"
+    session: Session,
+    group: str,
+    state: str,
+    item_id: uuid.UUID,
+    actor: Principal,
+    action: str = "accept",
 ) -> list[ReviewItem]:
-    """Open items a decision of `actor` on `item` would also apply to."""
-    if item.state == "decided":
+    """The open items (in `state`) a decision of `actor` on item `item_id` also applies to."""
+    if state == "decided":
         return []
-    query = select(ReviewItem).where(*_members_where(item, actor, action in CODING_ACTIONS))
+    where = _members_where(group, state, item_id, actor, action in CODING_ACTIONS)
+    query = select(ReviewItem).where(*where).execution_options(populate_existing=True)
     members = session.scalars(query.order_by(ReviewItem.created_at, ReviewItem.id))
     return [m for m in members if _may_decide(m.assignees, actor)]
 
@@ -73,7 +81,7 @@ def group_summary(session: Session, item: ReviewItem, actor: Principal) -> dict[
     sources: dict[str, int] = defaultdict(int)
     if item.state != "decided":
         sources[item.source] += 1
-        where = _members_where(item, actor, coding=True)
+        where = _members_where(item.group_key, item.state, item.id, actor, coding=True)
         for source, n in session.execute(
             select(ReviewItem.source, func.count()).where(*where).group_by(ReviewItem.source)
         ):
@@ -196,8 +204,10 @@ def decide_group(
 ) -> GroupDecision:
     """Decide one item (strictly: 409 if it changed), then the rest of its group (leniently)."""
     item = session.get(ReviewItem, item_id, populate_existing=True)
-    members = group_members(session, item, actor, decision.action) if item is not None else []
+    state = item.state if item is not None else "decided"
     decided = decide(session, item_id, actor, decision)
+    # The rest of the group as it is now, in the state the decided item was in.
+    members = group_members(session, decided.group_key, state, item_id, actor, decision.action)
     if not members:
         return GroupDecision(decided, 1)
     code = None

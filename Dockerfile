@@ -32,6 +32,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     ICCS_PORT=8000 \
     ICCS_WORKERS=1 \
     ICCS_TAXONOMY_DIR=/app/datasets/iccs \
+    ICCS_CORPUS=/app/datasets/corpus/iccs_corpus.csv \
     ICCS_MODELS_DIR=/app/models \
     ICCS_DATA_DIR=/var/lib/iccs \
     PROMETHEUS_MULTIPROC_DIR=/tmp/iccs-metrics \
@@ -43,6 +44,8 @@ RUN groupadd --system --gid 10001 iccs \
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY --from=build /src/datasets/iccs ./datasets/iccs
+# The taxonomy search ranks with the labelled corpus's texts per code too (4.6 MB).
+COPY --from=build /src/datasets/corpus/iccs_corpus.csv ./datasets/corpus/iccs_corpus.csv
 # The champion pointer and bundles. To serve another model, mount a models folder over it:
 # -v "$PWD/models:/app/models:ro" (then POST /v1/models/reload or restart).
 COPY --from=build /src/models ./models

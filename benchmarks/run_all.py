@@ -24,6 +24,7 @@ def main() -> None:
         [sys.executable, str(HERE / "bench_model.py")],
         [sys.executable, str(HERE / "bench_service.py"), *readme],
         [sys.executable, str(HERE / "bench_bulk.py"), *readme],
+        [sys.executable, str(HERE / "bench_review_groups.py")],
     ]
     failed = 0
     for command in runs:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from importlib.metadata import entry_points
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
 
 from iccs.cli_classify import classify
+from iccs.search import SearchLanguage, search
 from iccs.taxonomy import CodeError, Language, load_taxonomy
 
 app = typer.Typer(
@@ -71,11 +72,17 @@ def taxonomy_show(
 
 @taxonomy_app.command("search")
 def taxonomy_search(
-    text: Annotated[str, typer.Argument(help="Words to look for, English or Spanish.")],
+    text: Annotated[str, typer.Argument(help="Words or a code, in English, Spanish or Korean.")],
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    language: Annotated[
+        str, typer.Option("--language", "-l", help="Language of the titles shown: en, es or ko.")
+    ] = "en",
 ) -> None:
-    """Search titles, inclusions and index terms in both languages."""
-    hits = load_taxonomy().search(text, limit=limit)
+    """Codes by relevance: titles, inclusions, index and legal terms, definitions and the
+    labelled corpus's texts, in English, Spanish and Korean."""
+    if language not in ("en", "es", "ko"):
+        raise fail(f"--language must be en, es or ko, not {language!r}")
+    hits = search(text, limit=limit, language=cast(SearchLanguage, language))
     if not hits:
         raise fail(f"nothing matches {text!r}", code=1)
     for hit in hits:

@@ -8,17 +8,15 @@ the leading zero), "0201.11" or "20111.0".
 from __future__ import annotations
 
 import csv
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from iccs.paths import taxonomy_dir
-from iccs.text import tokens
 
 TAXONOMY_VERSION = "ICCS-1.0-2015"
 LevelName = Literal["section", "division", "group", "class"]
@@ -89,16 +87,8 @@ class IndexTerm:
     code_in_structure: bool
 
 
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    code: str
-    title: str
-    score: float
-    matched: str = field(default="")
-
-
 class Taxonomy:
-    """Immutable view of the ICCS tree with code normalisation and bilingual text search."""
+    """Immutable view of the ICCS tree with code normalisation (search: `iccs.search`)."""
 
     def __init__(
         self,
@@ -113,8 +103,6 @@ class Taxonomy:
             children[c.parent].append(c.code)
         self._children = {k: tuple(sorted(v)) for k, v in children.items()}
         self.index_terms: tuple[IndexTerm, ...] = tuple(index_terms or ())
-        self._search_docs = self._build_search_docs()
-        self._idf = self._build_idf()
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -217,58 +205,6 @@ class Taxonomy:
 
     def level(self, code: object) -> LevelName:
         return self.get(code).level_name
-
-    # ---- search ---------------------------------------------------------------------------
-    def _build_search_docs(self) -> list[tuple[str, str, float, frozenset[str]]]:
-        """(code, text, weight, tokens): titles weigh more than inclusions and index terms."""
-        docs = []
-        for c in self._by_code.values():
-            for text, weight in (
-                [(c.title_en, 1.0), (c.title_es, 1.0)]
-                + [(t, 0.8) for t in c.inclusions_en + c.inclusions_es]
-                + [(c.description_en, 0.5), (c.description_es, 0.5)]
-            ):
-                if text:
-                    docs.append((c.code, text, weight, frozenset(tokens(text))))
-        for term in self.index_terms:
-            docs.append((term.code, term.term, 0.9, frozenset(tokens(term.term))))
-        return docs
-
-    def _build_idf(self) -> dict[str, float]:
-        df: dict[str, int] = defaultdict(int)
-        for *_, toks in self._search_docs:
-            for t in toks:
-                df[t] += 1
-        n = len(self._search_docs)
-        return {t: math.log(1 + n / d) for t, d in df.items()}
-
-    def search(self, query: str, limit: int = 10, language: Language = "en") -> list[SearchHit]:
-        """Rank categories by weighted idf overlap with the query, in English and Spanish."""
-        words = set(tokens(query))
-        if not words:
-            return []
-        best: dict[str, tuple[float, str]] = {}
-        if query in self:  # a code typed into the search box finds itself first
-            code = self.normalize(query)
-            best[code] = (100.0, code)
-        total = sum(self._idf.get(w, 0.0) for w in words) or 1.0
-        for code, text, weight, toks in self._search_docs:
-            matched = sum(self._idf.get(w, 0.0) for w in words if w in toks or _prefix_in(w, toks))
-            if not matched:
-                continue
-            score = weight * matched / total
-            if score > best.get(code, (0.0, ""))[0]:
-                best[code] = (score, text)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], len(kv[0]), kv[0]))[:limit]
-        return [
-            SearchHit(code=c, title=self._by_code[c].title(language), score=round(s, 4), matched=m)
-            for c, (s, m) in ranked
-        ]
-
-
-def _prefix_in(word: str, toks: frozenset[str]) -> bool:
-    """Let 'burgl' find 'burglary' and 'robo' find 'robos' without a stemmer."""
-    return len(word) >= 4 and any(t.startswith(word) for t in toks)
 
 
 @lru_cache(maxsize=4)

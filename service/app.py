@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from iccs import __version__
+from iccs.search import load_search_index
 from service.api.errors import install_error_handlers
-from service.api.routes import batches, classify, health, models, reviews, taxonomy
+from service.api.routes import batches, classify, dashboard, health, models, reviews, taxonomy
 from service.api_keys import count_active_keys
 from service.auth import Authenticator
 from service.batcher import SuggestionBatcher
@@ -55,6 +57,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.batcher.start()
     app.state.writer.start()
     batch_worker = start_in_service_worker(app)  # development mode: jobs run in-process
+    # The taxonomy search index takes a second or two to build: not on an analyst's first search.
+    threading.Thread(target=load_search_index, name="search-index", daemon=True).start()
     logger.info("ICCS service ready (%s mode, %s database)", settings.env, database.backend)
     try:
         yield
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classify.router)
     app.include_router(models.router)
     app.include_router(batches.router)
+    app.include_router(dashboard.router)  # before reviews: /reviews/{item_id} would take it
     app.include_router(reviews.router)
     app.include_router(pages.router)  # /review, /dashboard and their static files
     return app

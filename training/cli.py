@@ -87,7 +87,8 @@ def evaluate(
     from iccs.bundle import BundleError
     from iccs.serving import load_default_model
     from training.corpus import load_corpus
-    from training.evaluate import evaluate_frame, write_plots, write_report
+    from training.evaluate import evaluate_frame, write_report
+    from training.plots import write_plots
 
     try:
         classifier, metadata = load_default_model(model)
@@ -106,7 +107,7 @@ def evaluate(
     report["model"] = {"name": metadata.get("name"), "version": metadata.get("version")}
     report["lojo"] = _lojo_figures(classifier, model, lojo)
     path = write_report(report, output)
-    write_plots(records, output, source.name)
+    write_plots(records, output, source.name, classifier.operating.review_threshold)
     overall = report["overall"]
     console.print(
         json.dumps(

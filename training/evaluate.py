@@ -1,4 +1,4 @@
-"""Score a model on labelled records and write the evaluation report with its plots."""
+"""Score a model on labelled records and write the evaluation report (plots: `training.plots`)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,7 @@ import pandas as pd
 
 from iccs.classifier import ICCSClassifier
 from iccs.hierarchy import NONE_CODE
-from training.metrics import (
-    LEVELS,
-    TARGET_PRECISIONS,
-    ScoredRecords,
-    breakdown,
-    precision_coverage_curve,
-    reliability_table,
-    summarize,
-)
+from training.metrics import LEVELS, TARGET_PRECISIONS, ScoredRecords, breakdown, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -73,51 +65,6 @@ def dev_thresholds(report: dict[str, Any]) -> dict[float, float]:
     """The autocoding thresholds found on dev, to be applied unchanged to test."""
     autocoding = report["overall"]["autocoding"]
     return {t: autocoding[f"{t:.2f}"]["threshold"] for t in TARGET_PRECISIONS}
-
-
-def write_plots(records: ScoredRecords, out_dir: Path, title: str) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    right, correct = records.right, records.correct
-    paths = []
-    fig, ax = plt.subplots(figsize=(5, 5))
-    table = reliability_table(records.confidence, right)
-    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-    ax.plot([t[0] for t in table], [t[1] for t in table], "o-", label="model")
-    ax.set(
-        xlabel="confidence of first suggestion",
-        ylabel="share right (gold is the code or below it)",
-        title=f"Reliability: {title}",
-        xlim=(0, 1),
-        ylim=(0, 1),
-    )
-    ax.legend(loc="upper left")
-    paths.append(out_dir / "reliability.png")
-    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    eligible = records.eligible
-    _, coverage, precision = precision_coverage_curve(
-        records.confidence[eligible], correct[eligible]
-    )
-    coverage = coverage * eligible.mean()  # as a share of all records
-    ax.plot(coverage, precision)
-    for target in TARGET_PRECISIONS:
-        ax.axhline(target, ls=":", color="grey")
-    ax.set(
-        xlabel="coverage (share auto-coded)",
-        ylabel="precision (exact)",
-        title=f"Coverage vs precision: {title}",
-        ylim=(min(0.5, float(precision.min()) if len(precision) else 0.5), 1.0),
-    )
-    paths.append(out_dir / "coverage_precision.png")
-    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return paths
 
 
 def write_report(report: dict[str, Any], out_dir: Path) -> Path:

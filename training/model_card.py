@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from iccs.classifier import ICCSClassifier
+from training.plots import plots_section
 
 
 def _pct(value: object) -> str:
@@ -156,7 +157,9 @@ Accuracy by level on test (most probable node at each level): {levels}.
 Definitions: exact@k = gold code among the first k suggestions; ECE = expected calibration
 error of the first suggestion's confidence against being right (the gold code is that code or
 lies below it), 15 bins; the autocoding threshold is chosen on {fitted_on} for 97% precision
-and applied unchanged to test. Plots: `plots/`.
+and applied unchanged to test.
+
+{plots_section(bundle)}
 {speed_section}{loop_section}
 ## Intended use
 Suggesting ICCS codes to statistical coders and auto-coding the records whose confidence clears

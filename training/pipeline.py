@@ -19,7 +19,7 @@ from iccs.embedders import memoize_embedder
 from iccs.paths import corpus_path, models_dir
 from iccs.taxonomy import load_taxonomy
 from training.corpus import data_version, load_corpus
-from training.evaluate import dev_thresholds, evaluate_frame, write_plots, write_report
+from training.evaluate import dev_thresholds, evaluate_frame, write_report
 from training.lojo import (
     cached_held_out_scores,
     calibrate_on,
@@ -28,6 +28,7 @@ from training.lojo import (
     policy_comparison,
 )
 from training.model_card import write_model_card
+from training.plots import write_plots
 from training.reviews_import import ReviewImport, learning_loop_section, load_review_rows
 from training.tracking import TrackingResult, track_run
 
@@ -240,7 +241,9 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     if lojo_report:
         metrics["lojo"] = lojo_report
     write_report(metrics, bundle)
-    plots = write_plots(test_records, bundle / "plots", "test split")
+    plots = write_plots(
+        test_records, bundle / "plots", "test split", model.operating.review_threshold
+    )
     champion_score, champion_dir = _champion_score(config.name, dev, use_lojo)
     loop = None
     if reviews:

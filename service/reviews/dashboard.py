@@ -1,56 +1,70 @@
-"""Figures for the dashboard: records by ICCS section (per batch, over time), the review
-backlog and the autocoding rate over time.
+"""Figures for the dashboard, within a scope (period, batch, submitting key, level of the ICCS
+tree): records by category per batch and per day, the autocoding rate per day, the review
+backlog, and model-analyst agreement by category. Every rate comes with its n.
 
 API classifications are all stored, so they are counted in the database. Batches store only
-the rows needing review; their sections are read once from the kept results file (ids and
-codes, no case text) and cached, since a finished batch's results never change.
+the rows needing review; their codes are read once from the kept results file (ids and codes,
+no case text) and cached, since a finished batch's results never change. A batch counts on the
+day it finished.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from iccs.hierarchy import NONE_CODE
-from iccs.taxonomy import load_taxonomy
 from service.config import Settings
-from service.db.models import Batch, Classification, ReviewItem
+from service.db.models import ApiKey, Batch, Classification, ReviewItem
 from service.jobs.config import batches_dir
 from service.jobs.runner import RESULTS_FILE
-from service.reviews.queue import section_of
-from service.reviews.stats import section_title
+from service.reviews.dashboard_scope import Breakdown, DashboardScope, breakdown
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCHES = 12
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Records of one day and source with one model code, flagged for review or not."""
+
+    day: date
+    source: str
+    code: str
+    flagged: bool
+    n: int
 
 
 @lru_cache(maxsize=256)
-def _results_sections(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, int], ...]:
-    counts: Counter[str] = Counter()
+def _results_codes(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, bool, int], ...]:
+    counts: Counter[tuple[str, bool]] = Counter()
     with open(path, encoding="utf-8") as handle:
         for line in handle:
-            suggestions = json.loads(line).get("suggestions") or []
-            counts[section_of(suggestions[0]["code"]) if suggestions else "rejected"] += 1
-    return tuple(sorted(counts.items()))
+            row = json.loads(line)
+            suggestions = row.get("suggestions") or []
+            code = suggestions[0]["code"] if suggestions else REJECTED
+            counts[(code, bool(row.get("needs_review")))] += 1
+    return tuple((code, flagged, n) for (code, flagged), n in sorted(counts.items()))
 
 
-def batch_sections(settings: Settings, batch_id: str) -> dict[str, int]:
-    """Rows of a finished batch by the section of their first suggestion ({} if no results)."""
+def batch_codes(settings: Settings, batch_id: str) -> list[tuple[str, bool, int]]:
+    """(first code, needs review, rows) of a finished batch ([] if it has no results)."""
     path = batches_dir(settings) / batch_id / RESULTS_FILE
     try:
         stat = path.stat()
-        return dict(_results_sections(str(path), stat.st_mtime_ns, stat.st_size))
+        return list(_results_codes(str(path), stat.st_mtime_ns, stat.st_size))
     except (OSError, ValueError, KeyError, IndexError):
         logger.warning("no readable results for batch %s", batch_id)
-        return {}
+        return []
 
 
 def _day(value: Any) -> date:
@@ -58,35 +72,63 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _section_expression() -> Any:
-    return case(
-        (Classification.top_code == NONE_CODE, NONE_CODE),
-        else_=func.substr(Classification.top_code, 1, 2),
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _api_tallies(session: Session, scope: DashboardScope) -> list[Tally]:
+    if not scope.includes_api():
+        return []
+    day = func.date(Classification.created_at)
+    query = select(day, Classification.top_code, Classification.needs_review, func.count()).where(
+        Classification.source == "api",
+        Classification.created_at >= scope.start,
+        Classification.created_at < scope.end,
     )
+    if scope.api_key_id is not None:
+        query = query.where(Classification.api_key_id == scope.api_key_id)
+    if scope.code is not None:
+        query = query.where(Classification.top_code.startswith(scope.code))
+    query = query.group_by(day, Classification.top_code, Classification.needs_review)
+    return [
+        Tally(_day(d), "api", code, bool(flagged), int(n))
+        for d, code, flagged, n in session.execute(query)
+    ]
 
 
-def _api_sections(session: Session) -> dict[str, int]:
-    section = _section_expression()
-    return {
-        s: int(n)
-        for s, n in session.execute(
-            select(section, func.count()).where(Classification.source == "api").group_by(section)
-        )
-    }
+def _batches(session: Session, scope: DashboardScope) -> list[Batch]:
+    if scope.batch == "api":
+        return []
+    query = select(Batch).where(
+        Batch.state == "succeeded", Batch.finished_at >= scope.start, Batch.finished_at < scope.end
+    )
+    if scope.batch is not None:
+        query = query.where(Batch.id == scope.batch)
+    if scope.api_key_id is not None:
+        query = query.where(Batch.api_key_id == scope.api_key_id)
+    return list(session.scalars(query.order_by(Batch.finished_at.desc())))
 
 
-def _days(now: datetime, days: int) -> list[date]:
-    first = now.date() - timedelta(days=days - 1)
-    return [first + timedelta(days=i) for i in range(days)]
+def _batch_tallies(settings: Settings, batches: list[Batch], scope: DashboardScope) -> list[Tally]:
+    tallies = []
+    for batch in batches:
+        assert batch.finished_at is not None
+        finished = batch.finished_at.astimezone(UTC).date()
+        for code, flagged, n in batch_codes(settings, batch.id):
+            if code == REJECTED or scope.within(code):
+                tallies.append(Tally(finished, batch.id, code, flagged, n))
+    return tallies
 
 
-def _backlog(session: Session, days: list[date]) -> list[dict[str, Any]]:
+def _backlog(session: Session, scope: DashboardScope) -> list[dict[str, Any]]:
     """Open items at the end of each day: queued so far minus decided so far."""
-    start = datetime.combine(days[0], datetime.min.time(), tzinfo=UTC)
+    where = _review_filters(scope)
+    start = scope.start
     before = session.scalar(
         select(func.count())
         .select_from(ReviewItem)
-        .where(ReviewItem.queued_at < start)
+        .join(Classification, Classification.id == ReviewItem.id)
+        .where(*where, ReviewItem.queued_at < start)
         .where((ReviewItem.decided_at.is_(None)) | (ReviewItem.decided_at >= start))
     )
     queued: Counter[date] = Counter()
@@ -94,69 +136,167 @@ def _backlog(session: Session, days: list[date]) -> list[dict[str, Any]]:
     for column, counter in ((ReviewItem.queued_at, queued), (ReviewItem.decided_at, decided)):
         day = func.date(column)
         for value, n in session.execute(
-            select(day, func.count()).where(column >= start).group_by(day)
+            select(day, func.count())
+            .join(Classification, Classification.id == ReviewItem.id)
+            .where(*where, column >= start, column < scope.end)
+            .group_by(day)
         ):
             counter[_day(value)] += int(n)
     open_items, series = int(before or 0), []
-    for d in days:
+    for d in scope.days():
         open_items += queued[d] - decided[d]
         series.append({"date": d.isoformat(), "open": open_items})
     return series
 
 
+def _review_filters(scope: DashboardScope) -> list[Any]:
+    where: list[Any] = []
+    if scope.batch is not None:
+        where.append(ReviewItem.source == scope.batch)
+    if scope.code is not None:
+        where.append(ReviewItem.model_code.startswith(scope.code))
+    if scope.api_key_id is not None:
+        batch_ids = select(Batch.id).where(Batch.api_key_id == scope.api_key_id)
+        where.append(
+            or_(
+                and_(ReviewItem.source == "api", Classification.api_key_id == scope.api_key_id),
+                ReviewItem.source.in_(batch_ids),
+            )
+        )
+    return where
+
+
+def _agreement(session: Session, scope: DashboardScope, split: Breakdown) -> dict[str, Any]:
+    """Items decided in the period, by the category of the model's code: how often analysts
+    kept the model's code, and its category."""
+    rows = session.execute(
+        select(ReviewItem.model_code, ReviewItem.final_code, ReviewItem.text_key)
+        .join(Classification, Classification.id == ReviewItem.id)
+        .where(
+            *_review_filters(scope),
+            ReviewItem.state == "decided",
+            ReviewItem.decided_at >= scope.start,
+            ReviewItem.decided_at < scope.end,
+        )
+    ).all()
+    n: Counter[str] = Counter()
+    exact: Counter[str] = Counter()
+    same: Counter[str] = Counter()
+    texts: dict[str, set[str]] = defaultdict(set)
+    for model_code, final, key in rows:
+        category = split.category_of(model_code)
+        if category is None:
+            continue
+        n[category] += 1
+        texts[category].add(key)
+        exact[category] += final == model_code
+        same[category] += split.category_of(final or "") == category
+    titles = {c["code"]: c["title"] for c in split.categories}
+    by_category = [
+        {
+            "code": c,
+            "title": titles.get(c, c),
+            "n": n[c],
+            "texts": len(texts[c]),
+            "exact_agreement": _ratio(exact[c], n[c]),
+            "category_agreement": _ratio(same[c], n[c]),
+        }
+        for c in titles
+        if n[c]
+    ]
+    total = sum(n.values())
+    return {
+        "n": total,
+        "texts": len(set().union(*texts.values())) if texts else 0,
+        "exact_agreement": _ratio(sum(exact.values()), total),
+        "category_agreement": _ratio(sum(same.values()), total),
+        "by_category": by_category,
+    }
+
+
+def _choices(session: Session) -> dict[str, Any]:
+    """What the filters offer: recent batches and the keys that submitted records."""
+    batches = session.scalars(
+        select(Batch).where(Batch.state == "succeeded").order_by(Batch.finished_at.desc()).limit(50)
+    ).all()
+    submitted = select(Classification.api_key_id).distinct().union(select(Batch.api_key_id))
+    keys = session.execute(
+        select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(submitted)).order_by(ApiKey.name)
+    ).all()
+    return {
+        "batches": [{"batch": "api", "label": "API requests"}]
+        + [{"batch": b.id, "label": b.filename} for b in batches],
+        "submitters": [{"api_key_id": key_id, "name": name} for key_id, name in keys],
+    }
+
+
 def dashboard(
-    session: Session, settings: Settings, now: datetime, days: int = 30
+    session: Session, settings: Settings, scope: DashboardScope, now: datetime
 ) -> dict[str, Any]:
     """Everything the dashboard draws, in one answer."""
-    calendar = _days(now, days)
-    start = datetime.combine(calendar[0], datetime.min.time(), tzinfo=UTC)
-    by_day_section: dict[date, Counter[str]] = {d: Counter() for d in calendar}
-    day_total: Counter[date] = Counter()
+    split = breakdown(scope.code)
+    batches = _batches(session, scope)
+    tallies = _api_tallies(session, scope) + _batch_tallies(settings, batches, scope)
+    per_source: dict[str, Counter[str]] = defaultdict(Counter)
+    rejected: Counter[str] = Counter()
+    per_day: dict[date, Counter[str]] = {d: Counter() for d in scope.days()}
+    day_records: Counter[date] = Counter()
     day_flagged: Counter[date] = Counter()
-
-    day = func.date(Classification.created_at)
-    section = _section_expression()
-    flagged = func.sum(case((Classification.needs_review.is_(True), 1), else_=0))
-    for value, sec, n, n_flagged in session.execute(
-        select(day, section, func.count(), flagged)
-        .where(Classification.source == "api", Classification.created_at >= start)
-        .group_by(day, section)
-    ):
-        d = _day(value)
-        if d in by_day_section:
-            by_day_section[d][sec] += int(n)
-            day_total[d] += int(n)
-            day_flagged[d] += int(n_flagged or 0)
-
-    batches = session.scalars(
-        select(Batch)
-        .where(Batch.state == "succeeded")
-        .order_by(Batch.finished_at.desc())
-        .limit(MAX_BATCHES)
-    ).all()
-    per_batch = [{"batch": "api", "label": "API requests", "sections": _api_sections(session)}]
-    for batch in batches:
-        sections = batch_sections(settings, batch.id)
-        per_batch.append({"batch": batch.id, "label": batch.filename, "sections": sections})
-        finished = batch.finished_at
-        if finished is not None and (d := finished.date()) in by_day_section:
-            by_day_section[d].update({k: v for k, v in sections.items() if k != "rejected"})
-            day_total[d] += batch.rows_done - batch.rows_rejected
-            day_flagged[d] += batch.rows_need_review
-
-    legend = [s.code for s in load_taxonomy().sections()] + [NONE_CODE]
+    for t in tallies:
+        if t.code == REJECTED:
+            rejected[t.source] += t.n
+            continue
+        category = split.category_of(t.code)
+        if category is None or t.day not in per_day:
+            continue
+        per_source[t.source][category] += t.n
+        per_day[t.day][category] += t.n
+        day_records[t.day] += t.n
+        day_flagged[t.day] += t.n if t.flagged else 0
+    sources = [("api", "API requests")] if scope.includes_api() else []
+    sources += [(b.id, b.filename) for b in batches[:MAX_BATCHES]]
+    records, flagged = sum(day_records.values()), sum(day_flagged.values())
     return {
-        "sections": [{"code": s, "title": section_title(s)} for s in legend],
-        "by_batch": per_batch,
-        "by_day": [{"date": d.isoformat(), "sections": dict(by_day_section[d])} for d in calendar],
-        "backlog": _backlog(session, calendar),
+        "scope": {
+            "since": scope.since,
+            "until": scope.until,
+            "batch": scope.batch,
+            "api_key_id": scope.api_key_id,
+            "code": scope.code,
+        },
+        "drill": split.parent,
+        "path": split.path,
+        "categories": split.categories,
+        "summary": {
+            "records": records,
+            "auto_coded": records - flagged,
+            "autocoding_rate": _ratio(records - flagged, records),
+        },
+        "by_batch": [
+            {
+                "batch": source,
+                "label": label,
+                "records": sum(per_source[source].values()),
+                "rejected": rejected[source],
+                "categories": dict(per_source[source]),
+            }
+            for source, label in sources
+        ],
+        "by_day": [
+            {"date": d.isoformat(), "records": day_records[d], "categories": dict(per_day[d])}
+            for d in scope.days()
+        ],
         "autocoding": [
             {
                 "date": d.isoformat(),
-                "records": day_total[d],
-                "rate": round(1 - day_flagged[d] / day_total[d], 4) if day_total[d] else None,
+                "records": day_records[d],
+                "auto_coded": day_records[d] - day_flagged[d],
+                "rate": _ratio(day_records[d] - day_flagged[d], day_records[d]),
             }
-            for d in calendar
+            for d in scope.days()
         ],
+        "backlog": _backlog(session, scope),
+        "agreement": _agreement(session, scope, split),
+        "choices": _choices(session),
         "generated_at": now,
     }

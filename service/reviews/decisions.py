@@ -58,7 +58,7 @@ def _stale(item: ReviewItem, version: int) -> ReviewError:
     )
 
 
-def _final_code(session: Session, item: ReviewItem, decision: Decision) -> str:
+def final_code(session: Session, item: ReviewItem, decision: Decision) -> str:
     """The code a coding decision sets, validated against the suggestions or the taxonomy."""
     if decision.action == "not_an_offence":
         if decision.code not in (None, NONE_CODE):
@@ -126,7 +126,7 @@ def _decided(item: ReviewItem, action: str, code: str, by: str) -> dict[str, Any
     }
 
 
-def _transition(
+def transition(
     session: Session, item: ReviewItem, actor: Principal, action: str, code: str | None
 ) -> tuple[dict[str, Any], bool]:
     """The new column values, and whether the action is a blind coding to keep."""
@@ -174,8 +174,8 @@ def decide(
             record(session, item, actor, "skip", before, before, comment=decision.comment)
             session.commit()
             return item
-        code = None if decision.action == "escalate" else _final_code(session, item, decision)
-        values, keep_coding = _transition(session, item, actor, decision.action, code)
+        code = None if decision.action == "escalate" else final_code(session, item, decision)
+        values, keep_coding = transition(session, item, actor, decision.action, code)
         changed = session.execute(
             update(ReviewItem)
             .where(

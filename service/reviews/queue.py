@@ -56,6 +56,17 @@ def text_key(text: str) -> str:
     return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()[:16]
 
 
+def group_key(text: str, scheme: str | None = None, national_code: str | None = None) -> str:
+    """What makes records one question for an analyst: the normalised text and, where a record
+    carries them, its coding scheme and national code (the same text under two national codes
+    may need two ICCS codes). Without those it equals `text_key`, so old items keep their group.
+    """
+    if not scheme and not national_code:
+        return text_key(text)
+    parts = (normalize(text), (scheme or "").strip().casefold(), (national_code or "").strip())
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
 def section_of(code: str) -> str:
     return NONE_CODE if code == NONE_CODE else code[:2]
 
@@ -123,6 +134,7 @@ def _queue_rows(
             "language": d.language,
             "source": d.source,
             "text_key": text_key(d.text),
+            "group_key": group_key(d.text),
             "model_version": d.model_version,
             "required_codings": 2
             if sample_fraction(d.id, "double") < settings.double_coding_rate
@@ -243,22 +255,26 @@ class ReviewQueue:
             self._last_scan = now
             return enqueue_new_classifications(session, self.settings)
 
-    def _ordered(self, query: Select[Any]) -> Select[Any]:
-        """Most useful first: expected wrong records fixed = same-text count x uncertainty."""
-        frequency = (
-            select(ReviewItem.text_key, func.count().label("n"))
-            .where(ReviewItem.state.in_(OPEN_STATES))
-            .group_by(ReviewItem.text_key)
-            .subquery()
-        )
-        uncertainty = case(
+    def uncertainty(self) -> Any:
+        """How likely an item's model code is wrong, as the queue orders by it."""
+        return case(
             (ReviewItem.reason == "qc_sample", self.settings.qc_uncertainty),
             else_=1.0 - ReviewItem.confidence,
         )
+
+    def _ordered(self, query: Select[Any]) -> Select[Any]:
+        """Most useful first: expected wrong records fixed = group size x uncertainty."""
+        frequency = (
+            select(ReviewItem.group_key, func.count().label("n"))
+            .where(ReviewItem.state.in_(OPEN_STATES))
+            .group_by(ReviewItem.group_key)
+            .subquery()
+        )
+        uncertainty = self.uncertainty()
         same_text = func.coalesce(frequency.c.n, 1)
         return (
             query.add_columns(same_text.label("same_text"))
-            .outerjoin(frequency, frequency.c.text_key == ReviewItem.text_key)
+            .outerjoin(frequency, frequency.c.group_key == ReviewItem.group_key)
             .order_by(
                 (same_text * uncertainty).desc(),
                 ReviewItem.confidence,

@@ -82,16 +82,18 @@ def quality_control(session: Session) -> dict[str, Any]:
 def model_analyst_agreement(session: Session) -> dict[str, Any]:
     """By the model's section: how often the analysts' final code is the model's code."""
     rows = session.execute(
-        select(ReviewItem.section, ReviewItem.model_code, ReviewItem.final_code).where(
-            ReviewItem.state == "decided"
-        )
+        select(
+            ReviewItem.section, ReviewItem.model_code, ReviewItem.final_code, ReviewItem.text_key
+        ).where(ReviewItem.state == "decided")
     ).all()
+    texts: dict[str, set[str]] = defaultdict(set)
     n: Counter[str] = Counter()
     exact: Counter[str] = Counter()
     same_section: Counter[str] = Counter()
     for row in rows:
         final = row.final_code or ""
         n[row.section] += 1
+        texts[row.section].add(row.text_key)
         exact[row.section] += final == row.model_code
         same_section[row.section] += section_of(final) == row.section
     by_section = [
@@ -99,6 +101,7 @@ def model_analyst_agreement(session: Session) -> dict[str, Any]:
             "section": section,
             "title": section_title(section),
             "n": n[section],
+            "texts": len(texts[section]),
             "exact_agreement": _ratio(exact[section], n[section]),
             "section_agreement": _ratio(same_section[section], n[section]),
         }
@@ -107,6 +110,7 @@ def model_analyst_agreement(session: Session) -> dict[str, Any]:
     total = sum(n.values())
     return {
         "n": total,
+        "texts": len({row.text_key for row in rows}),
         "exact_agreement": _ratio(sum(exact.values()), total),
         "section_agreement": _ratio(sum(same_section.values()), total),
         "by_section": by_section,
@@ -150,8 +154,14 @@ def queue_figures(session: Session) -> dict[str, Any]:
             .group_by(ReviewItem.reason)
         )
     }
+    texts = session.scalar(
+        select(func.count(func.distinct(ReviewItem.text_key))).where(
+            ReviewItem.state.in_(OPEN_STATES)
+        )
+    )
     return {
         "size": by_state["pending"] + by_state["escalated"],
+        "texts": int(texts or 0),
         "by_state": by_state,
         "open_by_reason": by_reason,
     }

@@ -14,6 +14,7 @@ from service.api.schemas.reviews import (
 from service.api_keys import Principal
 from service.db.models import Classification, ReviewCoding, ReviewItem
 from service.reviews.candidates import candidates, describe, display_language
+from service.reviews.groups import group_summary
 
 
 def review_summary(item: ReviewItem, text: str, same_text: int | None = None) -> ReviewSummary:
@@ -52,6 +53,7 @@ def review_detail(session: Session, item: ReviewItem, caller: Principal) -> Revi
             "codings_detail": [CodingOut.model_validate(c, from_attributes=True) for c in codings]
             if caller.has_role("admin")
             else None,
+            "group": group_summary(session, item, caller),
         }
     )
 

@@ -48,10 +48,6 @@ def _taxonomy_json() -> str:
     return json.dumps(codes, ensure_ascii=False).replace("</", "<\\/")
 
 
-def _sections() -> list[tuple[str, str]]:
-    return [(s.code, s.title_en) for s in load_taxonomy().sections()] + [(NONE_CODE, NONE_TITLE)]
-
-
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request) -> HTMLResponse:
     taxonomy = load_taxonomy()
@@ -69,9 +65,7 @@ def review_page(request: Request) -> HTMLResponse:
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, "dashboard.html", {"sections": _sections()}, headers=SECURITY_HEADERS
-    )
+    return templates.TemplateResponse(request, "dashboard.html", {}, headers=SECURITY_HEADERS)
 
 
 @router.get("/static/{name}")

@@ -33,3 +33,11 @@ def test_search() -> None:
     result = runner.invoke(app, ["taxonomy", "search", "shoplifting"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("050231")
+
+
+def test_search_ranks_robbery_first_for_the_readme_example() -> None:
+    result = runner.invoke(app, ["taxonomy", "search", "robo con violencia", "--language", "es"])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0].startswith("0401")
+    refused = runner.invoke(app, ["taxonomy", "search", "robo", "--language", "fr"])
+    assert refused.exit_code == 2

@@ -69,13 +69,6 @@ def test_tree_navigation(taxonomy: Taxonomy) -> None:
     assert len(taxonomy.sections()) == 11
 
 
-def test_search_finds_codes_in_both_languages(taxonomy: Taxonomy) -> None:
-    assert taxonomy.search("shoplifting")[0].code == "050231"
-    assert "0401" in [h.code[:4] for h in taxonomy.search("robo con violencia", limit=10)]
-    assert taxonomy.search("020111")[0].code == "020111"
-    assert taxonomy.search("   ") == []
-
-
 def test_index_flags_codes_outside_the_structure(taxonomy: Taxonomy) -> None:
     flagged = [t for t in taxonomy.index_terms if not t.code_in_structure]
     assert len(taxonomy.index_terms) == 968

@@ -1,6 +1,7 @@
 """The review page end to end in headless Chromium (Debian's `chromium` and `chromium-driver`,
-driven by Selenium): sign in, decide three items with the keyboard, check the audit trail, and
-look at the dashboard. Skipped only when Chromium is missing outside CI (CI=true fails instead).
+driven by Selenium) at 1400x900: sign in, decide three items with the keyboard, check the audit
+trail, look at the dashboard; decide a text once for all its records with the actions in view.
+Skipped only when Chromium is missing outside CI (CI=true fails instead).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ CHROMIUM_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1360,1000",
+    "--window-size=1400,900",  # a laptop: the actions must stay in reach
 )
 
 
@@ -212,7 +213,105 @@ def test_analyst_decides_three_items_with_the_keyboard(
     bars = browser.find_elements(By.CSS_SELECTOR, "#chart-batches rect")
     assert bars and browser.find_elements(By.CSS_SELECTOR, "#chart-backlog polyline")
     assert by_id("tile-autocoding").text.endswith("%")
+    assert by_id("tile-autocoding-n").text == f"n={len(TEXTS)} records"  # every rate with its n
+    assert by_id("tile-agreement-n").text == "n=3 items, 3 texts"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#agreement-table tbody tr")) >= 1
     save_screenshot(browser, screenshot_path(tmp_path, "dashboard.png"))
+
+    # Drill down: section -> division, and back up by the breadcrumb.
+    browser.find_element(By.CSS_SELECTOR, '#legend li[data-code="05"]').click()
+    wait_for(lambda: by_id("crumbs").text.endswith("05 Acts against property only"), "05")
+    legend = [
+        li.get_attribute("data-code") for li in browser.find_elements(By.CSS_SELECTOR, "#legend li")
+    ]
+    assert "0502" in legend and "02" not in legend
+    browser.find_element(By.CSS_SELECTOR, '#legend li[data-code="0502"]').click()
+    wait_for(lambda: by_id("crumbs").text.endswith("0502 Theft"), "0502")
+    browser.find_element(By.CSS_SELECTOR, "#crumbs button").click()  # All sections
+    wait_for(lambda: by_id("crumbs").text == "All sections", "the top")
+
+    # Each chart's table downloads as CSV.
+    browser.execute_cdp_cmd(
+        "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
+    )
+    buttons = browser.find_elements(By.CSS_SELECTOR, "button.csv")
+    assert sorted(str(b.get_attribute("data-table")) for b in buttons) == sorted(
+        ["by_batch", "by_day", "backlog", "autocoding", "agreement"]
+    )
+    next(b for b in buttons if b.get_attribute("data-table") == "by_day").click()
+    saved = wait_for(lambda: list(tmp_path.glob("iccs-by-day-*.csv")), "the CSV download")
+    assert saved[0].read_text().startswith("date,code,title,records,day_records")
+
+
+def in_viewport(browser: Any, element: Any) -> bool:
+    """Wholly inside the window, without scrolling."""
+    return bool(
+        browser.execute_script(
+            "const r = arguments[0].getBoundingClientRect();"
+            "return r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0"
+            " && r.bottom <= window.innerHeight && r.right <= window.innerWidth;",
+            element,
+        )
+    )
+
+
+def test_a_text_is_decided_once_with_the_actions_in_reach(
+    live: LiveService, browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    # With TEXTS' "took something", four records of one text.
+    spellings = ["took something", "TOOK  something", "Took sométhing", "took SOMETHING"]
+    with live.api("submitter") as client:
+        items = [{"id": f"dup-{i}", "text": t} for i, t in enumerate(spellings[1:])]
+        assert client.post("/v1/classify", json={"items": items}).status_code == 200
+
+    def by_id(element_id: str) -> Any:
+        return browser.find_element(By.ID, element_id)
+
+    browser.get(f"{live.url}/review")
+    by_id("key-input").send_keys(live.keys["analyst"], "\n")
+    wait_for(lambda: by_id("item").is_displayed(), "the first item")
+    assert browser.execute_script("return [window.innerWidth, window.innerHeight]")[1] <= 900
+    assert by_id("item-text").text in spellings  # the most frequent uncertain text comes first
+    assert by_id("item-group").is_displayed() and by_id("group-size").text == "4"
+    assert by_id("group-sources").text == "(API 4)"
+    pending = int(by_id("queue-pending").text)
+
+    reach = [
+        *browser.find_elements(By.CSS_SELECTOR, "[data-action]"),
+        *browser.find_elements(By.CSS_SELECTOR, "#suggestions .accept"),
+        by_id("picker-input"),
+        by_id("comment"),
+    ]
+    assert len(reach) >= 6
+    assert [e.text for e in reach if not in_viewport(browser, e)] == []
+    # Long definitions are collapsed to two lines; one opens on demand.
+    about = browser.find_elements(By.CSS_SELECTOR, "#suggestions details.about")
+    assert about and not any(d.get_attribute("open") for d in about)
+
+    ActionChains(browser).send_keys("/").perform()
+    ActionChains(browser).send_keys("robo").perform()
+    hits = wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, "#picker-results .hit"), "search hits"
+    )
+    assert all(in_viewport(browser, hit) for hit in hits[:3])
+    save_screenshot(browser, screenshot_path(tmp_path, "review-page-group.png"))
+    chosen = str(hits[0].get_attribute("data-code"))
+    hits[0].click()  # a mouse pick recodes too
+    wait_for(lambda: by_id("item-text").text not in spellings, "the next text")
+    assert "for 4 records" in by_id("message").text
+    assert int(by_id("queue-pending").text) == pending - 4
+    recent = browser.find_elements(By.CSS_SELECTOR, "#recent li")
+    assert recent[0].text.startswith(f"recode {chosen}") and recent[0].text.endswith("×4")
+
+    with live.api("admin") as admin:
+        trail = admin.get("/v1/reviews/audit").json()["events"]
+        decided = admin.get("/v1/reviews", params={"state": "decided"}).json()["items"]
+    assert sorted(e["item_id"] for e in trail) == sorted(i["id"] for i in decided)
+    assert len(trail) == 4 and all(e["code"] == chosen for e in trail)
+    assert sorted(i["text"] for i in decided) == sorted(spellings)
 
 
 def screenshot_path(tmp_path: Path, name: str) -> Path:

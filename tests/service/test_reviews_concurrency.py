@@ -16,6 +16,7 @@ from service.api_keys import Principal
 from service.db import Database
 from service.db.models import ReviewAuditEvent, ReviewCoding, ReviewItem
 from service.reviews.decisions import Decision, ReviewError, decide
+from service.reviews.groups import decide_group
 from tests.service.conftest import Service, ServiceFactory
 from tests.service.test_reviews import TEXTS, add_key, classify, queue_page, use_queue
 
@@ -67,6 +68,43 @@ def test_concurrent_blind_codings_both_count(svc: Service) -> None:
         assert stored is not None and stored.state == "decided" and stored.codings == 2
         assert stored.final_code == "050229"
         assert len(session.scalars(select(ReviewCoding.id)).all()) == 2
+
+
+def test_concurrent_group_decisions_decide_each_item_once(svc: Service) -> None:
+    """Two analysts decide two items of one group at once: every item ends decided once."""
+    use_queue(svc, qc_rate=0.0)
+    spellings = ["took something", "TOOK something", "Took  something", "took SOMETHING"] * 2
+    classify(svc, spellings)
+    items = [i for i in queue_page(svc, limit=200)["items"] if i["same_text"] == len(spellings)]
+    assert len(items) == len(spellings)
+    barrier = threading.Barrier(2)
+
+    def one(analyst: int) -> int | str:
+        principal = Principal(2000 + analyst, f"analyst {analyst}", "analyst", "iccs_test")
+        item_id = uuid.UUID(items[analyst]["id"])
+        with svc.db.sessionmaker() as session:
+            barrier.wait()
+            try:
+                code = ["050229", "0502"][analyst]
+                return decide_group(
+                    session, item_id, principal, Decision("recode", 1, code)
+                ).applied_to
+            except ReviewError as exc:
+                return exc.code
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(one, range(2)))
+    applied = [o for o in outcomes if isinstance(o, int)]
+    # The one who came second either decided its own item first (then the rest was taken) or
+    # found it decided by the group decision (409).
+    assert sum(applied) == len(spellings)
+    with svc.db.session() as session:
+        stored = session.scalars(select(ReviewItem)).all()
+        assert all(i.state == "decided" for i in stored if i.group_key == stored[0].group_key)
+        decided_events = session.scalars(
+            select(ReviewAuditEvent.item_id).where(ReviewAuditEvent.action == "recode")
+        ).all()
+        assert sorted(decided_events) == sorted(uuid.UUID(i["id"]) for i in items)
 
 
 @pytest.mark.postgres
@@ -122,7 +160,23 @@ def test_review_workflow_on_postgres(service_factory: ServiceFactory, postgres_u
             response = svc.client.get(path, headers=headers)
             assert response.status_code == 200, response.text
         board: dict[str, Any] = response.json()
-        assert sum(board["by_day"][-1]["sections"].values()) >= len(TEXTS)
+        assert sum(board["by_day"][-1]["categories"].values()) >= len(TEXTS)
+        assert svc.client.get(
+            "/v1/reviews/dashboard/agreement.csv", params={"code": "05"}, headers=headers
+        ).text.startswith("code,title,decided")
+
+        # A text decided once on PostgreSQL: the group listing and the set-based update.
+        classify(svc, ["Bad behaviour in the PARK", "bad  behaviour in the park"])
+        groups = svc.client.get("/v1/reviews/groups", headers=headers).json()["groups"]
+        pair = next(g for g in groups if g["items"] >= 2)
+        item = svc.client.get(f"/v1/reviews/{pair['item_id']}", headers=headers).json()
+        decided = svc.client.post(
+            f"/v1/reviews/{item['id']}/decision",
+            json={"action": "not_an_offence", "version": item["version"]},
+            headers=headers,
+        )
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["applied_to"] == pair["items"]
         export = svc.client.get("/v1/reviews/export", headers=svc.headers("admin"))
         assert export.status_code == 200
         assert first["id"] in export.text and second["id"] in export.text

@@ -128,19 +128,24 @@ def test_batch_rows_in_review_stats_and_dashboard(svc: Service) -> None:
     response = svc.client.get("/v1/reviews/dashboard", headers=svc.headers("analyst"))
     assert response.status_code == 200, response.text
     board = response.json()
-    assert [s["code"] for s in board["sections"]][-1] == "NONE" and len(board["sections"]) == 12
+    assert [s["code"] for s in board["categories"]][-1] == "NONE"
+    assert len(board["categories"]) == 12 and board["drill"] is None
     by_batch = {b["batch"]: b for b in board["by_batch"]}
-    assert sum(by_batch["api"]["sections"].values()) == len(TEXTS)
-    batch_counts = by_batch[batch["id"]]["sections"]
-    assert batch_counts.pop("rejected") == done["rows_rejected"]
-    assert sum(batch_counts.values()) == classified_batch_rows
-    assert by_batch[batch["id"]]["label"] == "backlog.csv"
+    assert sum(by_batch["api"]["categories"].values()) == by_batch["api"]["records"] == len(TEXTS)
+    batch_counts = by_batch[batch["id"]]
+    assert batch_counts["rejected"] == done["rows_rejected"]
+    assert sum(batch_counts["categories"].values()) == classified_batch_rows
+    assert batch_counts["records"] == classified_batch_rows
+    assert batch_counts["label"] == "backlog.csv"
     today = board["by_day"][-1]
     assert len(board["by_day"]) == 30
-    assert sum(today["sections"].values()) == len(TEXTS) + classified_batch_rows
+    assert sum(today["categories"].values()) == len(TEXTS) + classified_batch_rows
     assert board["backlog"][-1]["open"] == stats(svc)["queue"]["size"]
     assert board["autocoding"][-1]["records"] == auto["records"]
     assert board["autocoding"][-1]["rate"] == pytest.approx(auto["autocoding_rate"], abs=1e-3)
+    assert board["summary"]["records"] == auto["records"]
+    assert {b["batch"] for b in board["choices"]["batches"]} == {"api", batch["id"]}
+    assert [s["name"] for s in board["choices"]["submitters"]] == ["test submitter"]
 
 
 def test_export_gives_decided_items_as_training_rows(svc: Service, tmp_path: Path) -> None:

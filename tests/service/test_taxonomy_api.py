@@ -52,6 +52,21 @@ def test_search_in_english_and_spanish(svc: Service) -> None:
     assert body["results"][0]["title"] == "Robo"
 
 
+def test_search_ranks_by_relevance_in_three_languages(svc: Service) -> None:
+    def first(q: str, language: str = "en") -> dict:
+        params = {"q": q, "language": language, "limit": 5}
+        response = svc.client.get("/v1/taxonomy/search", params=params, headers=svc.headers())
+        assert response.status_code == 200, response.text
+        return dict(response.json()["results"][0])
+
+    robbery = first("robo con violencia", "es")
+    assert robbery["code"].startswith("0401") and robbery["score"] == 1.0
+    assert "robo" in robbery["matched"].lower()
+    assert first("burglary of a dwelling")["code"].startswith("0501")
+    assert first("사기", "ko")["code"].startswith("0701")
+    assert "사기" in first("사기", "ko")["title"]  # the Korean title
+
+
 def test_search_needs_a_query(svc: Service) -> None:
     assert_error(
         svc.client.get("/v1/taxonomy/search", headers=svc.headers()), 422, "validation_error"

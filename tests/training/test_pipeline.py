@@ -53,9 +53,11 @@ def test_train_registers_a_champion_and_writes_a_bundle(env: dict[str, Path]) ->
         "MODEL_CARD.md",
         "plots/reliability.png",
         "plots/coverage_precision.png",
+        "plots/confusion_sections.png",
     ):
         assert (bundle / name).is_file(), name
     card = (bundle / "MODEL_CARD.md").read_text()
+    assert "![Confusion matrix by ICCS section" in card and "(plots/reliability.png)" in card
     assert "exact@1" in card and "Intended use" in card and "Limits" in card
     metrics = json.loads((bundle / "evaluation.json").read_text())
     assert set(metrics) >= {"dev", "test", "thresholds"}
@@ -107,6 +109,7 @@ def test_evaluate_writes_report_and_plots(env: dict[str, Path]) -> None:
     assert "origin=synthetic" in report["by"]
     assert (out / "reliability.png").stat().st_size > 1000
     assert (out / "coverage_precision.png").stat().st_size > 1000
+    assert (out / "confusion_sections.png").stat().st_size > 1000
 
 
 def test_classify_honours_the_output_contract(env: dict[str, Path]) -> None:

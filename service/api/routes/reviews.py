@@ -19,7 +19,6 @@ from service.api.deps import (
     AnalystDep,
     DatabaseDep,
     SessionDep,
-    SettingsDep,
     SubmitterDep,
 )
 from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
@@ -30,8 +29,10 @@ from service.api.schemas.reviews import (
     BatchReviewRow,
     BatchReviews,
     ClassificationDetail,
-    DashboardOut,
     DecisionIn,
+    DecisionOut,
+    GroupPage,
+    GroupSummary,
     NextReview,
     QueueReason,
     ReviewDetail,
@@ -42,9 +43,9 @@ from service.api.schemas.reviews import (
 from service.db.base import utcnow
 from service.db.models import Batch, Classification, ReviewItem
 from service.reviews import audit
-from service.reviews.dashboard import dashboard as dashboard_figures
 from service.reviews.decisions import Decision, assign, decide, not_found
 from service.reviews.export import export_csv
+from service.reviews.groups import decide_group, list_groups
 from service.reviews.queue import ReviewFilters, ReviewQueue, queue_for
 from service.reviews.stats import analyst_progress, review_stats
 from service.reviews.views import classification_detail, review_detail, review_summary
@@ -109,6 +110,45 @@ def list_reviews(
     )
 
 
+@router.get("/reviews/groups", response_model=GroupPage, responses=RESPONSES)
+def list_review_groups(
+    session: SessionDep,
+    queue: QueueDep,
+    _caller: AnalystDep,
+    state: Annotated[ReviewStateFilter, Query(description="open = pending or escalated.")] = "open",
+    batch: Annotated[str | None, Query(max_length=100, description="`api` or a batch id.")] = None,
+    section: Annotated[
+        str | None, Query(pattern=r"^(\d{2}|NONE)$", description="Model's ICCS section.")
+    ] = None,
+    language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$")] = None,
+    reason: Annotated[QueueReason | None, Query(description="Why it was queued.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> GroupPage:
+    """The queue by text: one row per group of items sharing a normalised text, with its size
+    and sources; a decision on one item of a group applies to the group."""
+    queue.sync(session)
+    filters = ReviewFilters(state, batch, section, None, None, language, reason)
+    groups, total = list_groups(session, queue, filters, limit, offset)
+    items = session.scalar(filters.apply(select(func.count()).select_from(ReviewItem))) or 0
+    texts = dict(
+        session.execute(
+            select(Classification.id, Classification.text).where(
+                Classification.id.in_([g["item_id"] for g in groups])
+            )
+        ).all()
+    )
+    return GroupPage(
+        groups=[
+            GroupSummary.model_validate({**g, "text": texts.get(g["item_id"], "")}) for g in groups
+        ],
+        total=total,
+        items=int(items),
+        limit=limit,
+        offset=offset,
+    )
+
+
 @router.get("/reviews/next", response_model=NextReview, responses=RESPONSES)
 def next_review(session: SessionDep, queue: QueueDep, caller: AnalystDep) -> NextReview:
     """The next item for you, the queue size and your progress (what the review page shows)."""
@@ -130,15 +170,6 @@ def stats(session: SessionDep, queue: QueueDep, _caller: AnalystDep) -> StatsOut
     """Autocoding rate, QC precision, model-analyst and analyst-analyst agreement, queue."""
     queue.sync(session)
     return StatsOut.model_validate(review_stats(session, utcnow()))
-
-
-@router.get("/reviews/dashboard", response_model=DashboardOut, responses=RESPONSES)
-def dashboard(
-    session: SessionDep, settings: SettingsDep, queue: QueueDep, _caller: AnalystDep
-) -> DashboardOut:
-    """Records by ICCS section per batch and per day, backlog and autocoding rate per day."""
-    queue.sync(session)
-    return DashboardOut.model_validate(dashboard_figures(session, settings, utcnow()))
 
 
 @router.get(
@@ -204,19 +235,26 @@ def get_review_audit(
     ]
 
 
-@router.post("/reviews/{item_id}/decision", response_model=ReviewDetail, responses=RESPONSES)
+@router.post("/reviews/{item_id}/decision", response_model=DecisionOut, responses=RESPONSES)
 def post_decision(
     item_id: uuid.UUID,
     body: DecisionIn,
     session: SessionDep,
     queue: QueueDep,
     caller: AnalystDep,
-) -> ReviewDetail:
+) -> DecisionOut:
     """accept, recode, not_an_offence, skip or escalate; 409 if the item changed since
-    `version`."""
+    `version`. With scope=group (the default) the decision also applies to the other open
+    items with the same text that you may decide."""
     _item(session, queue, item_id)
     decision = Decision(body.action, body.version, body.code, body.comment)
-    return review_detail(session, decide(session, item_id, caller, decision), caller)
+    if body.scope == "group":
+        outcome = decide_group(session, item_id, caller, decision)
+        item, applied = outcome.item, outcome.applied_to
+    else:
+        item, applied = decide(session, item_id, caller, decision), 1
+    detail = review_detail(session, item, caller)
+    return DecisionOut.model_validate({**detail.model_dump(), "applied_to": applied})
 
 
 @router.post("/reviews/{item_id}/assign", response_model=ReviewDetail, responses=RESPONSES)

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from iccs.search import search
 from iccs.taxonomy import AmbiguousCodeError, Category, CodeError, load_taxonomy
 from service.api.deps import require_role
 from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
@@ -42,11 +43,12 @@ def list_taxonomy() -> TaxonomyListing:
 def search_taxonomy(
     q: Annotated[str, Query(min_length=1, max_length=200, description="Words or a code.")],
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
-    language: Annotated[Literal["en", "es"], Query(description="Language of titles.")] = "en",
+    language: Annotated[Literal["en", "es", "ko"], Query(description="Language of titles.")] = "en",
 ) -> SearchResults:
-    """Search titles, inclusions, definitions and index terms in English and Spanish."""
+    """Codes by relevance (BM25) over titles, inclusions, index and legal terms, definitions
+    and the labelled corpus's texts, in English, Spanish and Korean; a code finds itself."""
     taxonomy = load_taxonomy()
-    hits = taxonomy.search(q, limit=limit, language=language)
+    hits = search(q, limit=limit, language=language)
     return SearchResults(
         query=q,
         results=[

@@ -39,7 +39,7 @@ class ReviewSummary(BaseModel):
     language: str | None = Field(description="Language of the text.", examples=["en"])
     source: str = Field(description="`api` or the batch id.", examples=["api"])
     same_text: int | None = Field(
-        default=None, description="Open items with the same normalised text.", examples=[14]
+        default=None, description="Open items in the same group (normalised text).", examples=[14]
     )
     required_codings: int = Field(description="2 for double coding, else 1.", examples=[1])
     codings: int = Field(description="Blind codings received.", examples=[0])
@@ -57,6 +57,21 @@ class CodingOut(BaseModel):
     created_at: datetime
 
 
+class GroupSource(BaseModel):
+    source: str = Field(description="`api` or a batch id.", examples=["api"])
+    items: int = Field(description="Items of the group from it.", examples=[12000])
+
+
+class ReviewGroupOut(BaseModel):
+    key: str = Field(description="The group (hash of the normalised text).", examples=["9f2c…"])
+    size: int = Field(
+        description="Open items one decision of yours settles: this one and the others of the "
+        "group in its state that you may decide (0 once decided).",
+        examples=[12086],
+    )
+    sources: list[GroupSource] = Field(description="Where those items come from, most first.")
+
+
 class ReviewDetail(ReviewSummary):
     model_version: str = Field(description="Model that classified the record.")
     assignees: list[int] = Field(description="API key ids of the assigned analysts, if any.")
@@ -67,6 +82,32 @@ class ReviewDetail(ReviewSummary):
     codings_detail: list[CodingOut] | None = Field(
         description="Every blind coding (admins only: codings are blind to analysts)."
     )
+    group: ReviewGroupOut = Field(description="The records sharing this item's text.")
+
+
+class DecisionOut(ReviewDetail):
+    applied_to: int = Field(
+        description="Items this decision was applied to, this one included (scope=group).",
+        examples=[12086],
+    )
+
+
+class GroupSummary(BaseModel):
+    key: str = Field(description="The group (hash of the normalised text).", examples=["9f2c…"])
+    text: str = Field(description="The text of one of its items.", examples=["THEFT FROM M/V"])
+    item_id: uuid.UUID = Field(description="One item of the group, to open it by.")
+    items: int = Field(description="Items matching the filters.", examples=[12086])
+    by_state: dict[str, int] = Field(description="Those items by state.", examples=[{"pending": 3}])
+    min_confidence: float = Field(description="The model's lowest confidence.", examples=[0.41])
+    sources: list[GroupSource] = Field(description="Where the items come from, most first.")
+
+
+class GroupPage(BaseModel):
+    groups: list[GroupSummary] = Field(description="Most useful first: sum of uncertainty.")
+    total: int = Field(description="Groups matching the filters.", examples=[411])
+    items: int = Field(description="Items matching the filters.", examples=[12086])
+    limit: int = Field(examples=[50])
+    offset: int = Field(examples=[0])
 
 
 class ReviewPage(BaseModel):
@@ -122,6 +163,12 @@ class DecisionIn(BaseModel):
     version: int = Field(ge=1, description="The item version you decided on.", examples=[1])
     comment: str | None = Field(
         default=None, max_length=2000, description="Why (kept in the audit trail)."
+    )
+    scope: Literal["group", "item"] = Field(
+        default="group",
+        description="group: also apply the decision to every other open item with the same "
+        "normalised text that you may decide (each audited); item: this item only.",
+        examples=["group"],
     )
 
 
@@ -181,12 +228,14 @@ class SectionAgreementOut(BaseModel):
     section: str = Field(description="The model's section (or NONE).", examples=["05"])
     title: str = Field(examples=["Acts against property only"])
     n: int = Field(description="Decided items.", examples=[340])
+    texts: int = Field(description="Distinct normalised texts among them.", examples=[52])
     exact_agreement: float | None = Field(description="Final code = the model's code.")
     section_agreement: float | None = Field(description="Final code in the model's section.")
 
 
 class AgreementOut(BaseModel):
     n: int = Field(description="Decided items.")
+    texts: int = Field(description="Distinct normalised texts among them.")
     exact_agreement: float | None = Field(description="Final code = the model's code.")
     section_agreement: float | None = Field(description="Same section.")
     by_section: list[SectionAgreementOut]
@@ -202,6 +251,7 @@ class DoubleCodingOut(BaseModel):
 
 class QueueOut(BaseModel):
     size: int = Field(description="Open items (pending and escalated).", examples=[124])
+    texts: int = Field(description="Distinct normalised texts among them.", examples=[41])
     by_state: dict[str, int] = Field(examples=[{"pending": 120, "escalated": 4, "decided": 9}])
     open_by_reason: dict[str, int] = Field(examples=[{"low_confidence": 100, "qc_sample": 24}])
 
@@ -225,42 +275,6 @@ class StatsOut(BaseModel):
     double_coding: DoubleCodingOut
     queue: QueueOut
     throughput: ThroughputOut
-    generated_at: datetime
-
-
-class SectionName(BaseModel):
-    code: str = Field(examples=["05"])
-    title: str = Field(examples=["Acts against property only"])
-
-
-class BatchSections(BaseModel):
-    batch: str = Field(description="`api` or a batch id.", examples=["api"])
-    label: str = Field(description="What to call it.", examples=["backlog_2019.csv"])
-    sections: dict[str, int] = Field(description="Records by section.", examples=[{"05": 7}])
-
-
-class DaySections(BaseModel):
-    date: str = Field(examples=["2025-11-27"])
-    sections: dict[str, int] = Field(examples=[{"05": 700, "02": 120}])
-
-
-class DayBacklog(BaseModel):
-    date: str = Field(examples=["2025-11-27"])
-    open: int = Field(description="Open items at the end of the day.", examples=[124])
-
-
-class DayAutocoding(BaseModel):
-    date: str = Field(examples=["2025-11-27"])
-    records: int = Field(examples=[12000])
-    rate: float | None = Field(examples=[0.82])
-
-
-class DashboardOut(BaseModel):
-    sections: list[SectionName] = Field(description="ICCS sections and NONE, in order.")
-    by_batch: list[BatchSections] = Field(description="API requests, then recent batches.")
-    by_day: list[DaySections] = Field(description="The last 30 days (UTC).")
-    backlog: list[DayBacklog]
-    autocoding: list[DayAutocoding]
     generated_at: datetime
 
 

@@ -43,8 +43,13 @@ class SearchHitOut(BaseModel):
     code: str = Field(examples=["050231"])
     title: str = Field(examples=["Shoplifting"])
     level: str = Field(examples=["class"])
-    score: float = Field(description="Relevance; higher is better.", examples=[0.93])
-    matched: str = Field(description="The title, inclusion or index term that matched.")
+    score: float = Field(
+        description="Relevance relative to the best hit (1.0); higher is better.", examples=[0.93]
+    )
+    matched: str = Field(
+        description="The title, inclusion, index term or corpus text that matched best.",
+        examples=["Shoplifting"],
+    )
 
 
 class SearchResults(BaseModel):

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, JSONType, Timestamp, utcnow
@@ -27,12 +27,16 @@ DECISION_ACTIONS = (*CODING_ACTIONS, "skip", "escalate")
 class ReviewItem(Base):
     """A classification waiting for (or given) an analyst's decision.
 
+    Open items sharing a `group_key` are one question for an analyst: a decision on one is
+    applied to each of the others (each with its own audit event).
+
     `version` changes whenever what people see changes (state, final code, assignment), so a
     decision made on an older version is refused. `codings` counts the blind codings received
     so far; an item needing two of them (double coding) is decided only when both agree.
     """
 
     __tablename__ = "review_items"
+    __table_args__ = (Index("ix_review_items_group_key_state", "group_key", "state"),)
 
     id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("classifications.id", ondelete="CASCADE"), primary_key=True
@@ -45,6 +49,9 @@ class ReviewItem(Base):
     language: Mapped[str | None] = mapped_column(String(8), default=None)
     source: Mapped[str] = mapped_column(String(100), index=True)
     text_key: Mapped[str] = mapped_column(String(16), index=True)  # hash of the normalised text
+    # Items an analyst decides together: hash of the normalised text (and scheme/national code
+    # once records carry them); see service.reviews.groups.group_key.
+    group_key: Mapped[str] = mapped_column(String(32))
     model_version: Mapped[str] = mapped_column(String(200))
     required_codings: Mapped[int] = mapped_column(Integer, default=1)
     codings: Mapped[int] = mapped_column(Integer, default=0)

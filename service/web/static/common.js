@@ -15,8 +15,12 @@ const ICCS = (() => {
     }
   }
 
+  function authorization() {
+    return { Authorization: `Bearer ${sessionStorage.getItem(KEY_STORAGE) || ""}` };
+  }
+
   async function api(method, path, body) {
-    const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY_STORAGE) || ""}` };
+    const headers = authorization();
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
       method,
@@ -85,5 +89,5 @@ const ICCS = (() => {
     }
   }
 
-  return { api, byId, element, percent, signIn, ApiError };
+  return { api, authorization, byId, element, percent, signIn, ApiError };
 })();

@@ -44,12 +44,19 @@
     if (suggestion.path.length > 1) {
       li.append(element("div", "path", suggestion.path.map((s) => `${s.code} ${s.title}`).join(" › ")));
     }
-    if (suggestion.definition) li.append(element("p", "definition", suggestion.definition));
-    for (const [label, list] of [["Includes", suggestion.inclusions], ["Excludes", suggestion.exclusions]]) {
-      if (!list.length) continue;
-      const block = element("div", `list ${label.toLowerCase()}`);
-      block.append(element("strong", "", `${label}: `), element("span", "", list.join("; ")));
-      li.append(block);
+    const lists = [["Includes", suggestion.inclusions], ["Excludes", suggestion.exclusions]].filter(
+      ([, list]) => list.length,
+    );
+    if (suggestion.definition || lists.length) {
+      // Collapsed to two lines of definition; the rest on demand (click or Enter on it).
+      const about = element("details", "about");
+      about.append(element("summary", "definition", suggestion.definition || "Includes, excludes"));
+      for (const [label, list] of lists) {
+        const block = element("div", `list ${label.toLowerCase()}`);
+        block.append(element("strong", "", `${label}: `), element("span", "", list.join("; ")));
+        about.append(block);
+      }
+      li.append(about);
     }
     return li;
   }
@@ -66,11 +73,12 @@
     byId("item").dataset.id = item.id;
     byId("item-text").textContent = item.text;
     byId("item-reason").textContent = REASONS[item.reason] || item.reason;
-    byId("item-source").textContent = item.source === "api" ? "API" : `batch ${item.source.slice(0, 8)}`;
+    byId("item-source").textContent = sourceName(item.source);
     byId("item-language").textContent = item.language || "";
     byId("item-double").hidden = item.required_codings < 2;
     byId("item-version").textContent = item.version;
     byId("suggestions").replaceChildren(...item.suggestions.slice(0, 3).map(renderSuggestion));
+    renderGroup(item.group);
     byId("comment").value = "";
     byId("picker-input").value = "";
     showHits([]);
@@ -79,15 +87,27 @@
     window.scrollTo(0, 0);
   }
 
+  function sourceName(source) {
+    return source === "api" ? "API" : `batch ${source.slice(0, 8)}`;
+  }
+
+  function renderGroup(group) {
+    byId("item-group").hidden = group.size < 2;
+    byId("group-size").textContent = group.size.toLocaleString("en");
+    const sources = group.sources.map((s) => `${sourceName(s.source)} ${s.items.toLocaleString("en")}`);
+    byId("group-sources").textContent = sources.length ? `(${sources.join(", ")})` : "";
+  }
+
   async function loadNext() {
     const data = await api("GET", "/v1/reviews/next");
     render(data);
     return data.analyst;
   }
 
-  function remember(action, code) {
+  function remember(action, code, records) {
     const label = code ? `${code} ${(taxonomy[code] || [""])[0]}` : "";
-    const li = element("li", "", `${action.replaceAll("_", " ")} ${label}`.trim());
+    const times = records > 1 ? ` ×${records}` : "";
+    const li = element("li", "", `${action.replaceAll("_", " ")} ${label}`.trim() + times);
     byId("recent").prepend(li);
   }
 
@@ -100,15 +120,16 @@
     if (comment) body.comment = comment;
     try {
       const result = await api("POST", `/v1/reviews/${item.id}/decision`, body);
-      remember(action, action === "not_an_offence" ? "NONE" : code);
+      remember(action, action === "not_an_offence" ? "NONE" : code, result.applied_to);
+      const records = result.applied_to > 1 ? ` for ${result.applied_to} records` : "";
       const outcome =
         result.state === "decided"
-          ? `Decided: ${result.final_code} ${(taxonomy[result.final_code] || [""])[0]}.`
+          ? `Decided${records}: ${result.final_code} ${(taxonomy[result.final_code] || [""])[0]}.`
           : result.state === "escalated"
-            ? "Escalated to an admin."
+            ? `Escalated${records} to an admin.`
             : action === "skip"
-              ? "Skipped."
-              : "Coded; waiting for the second coder.";
+              ? `Skipped${records}.`
+              : `Coded${records}; waiting for the second coder.`;
       say(outcome, "ok");
       await loadNext();
     } catch (failure) {

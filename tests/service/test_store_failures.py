@@ -99,7 +99,7 @@ def test_full_disk_answers_503_and_readiness_fails_until_a_write_succeeds(
     try:
         with caplog.at_level(logging.INFO):
             response = classify(svc, f"{SECRET} stole a bicycle")
-        error = assert_error(response, 503, "database_unavailable")
+        assert_error(response, 503, "database_unavailable")
         assert stored_count(svc) == 0
         ready = svc.client.get("/readyz")  # its own write probe fails too
         assert_error(ready, 503, "not_ready")
@@ -161,9 +161,9 @@ def test_database_that_runs_out_of_pages_loses_no_acknowledged_result(svc: Servi
     with svc.db.engine.connect() as connection:
         pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
     long_text = "theft of a pedal cycle " * 400  # ~9 KB per row: pages run out fast
-    with sqlite_pragma(svc, f"PRAGMA max_page_count = {int(pages) + 8}"):
-        with ThreadPoolExecutor(4) as pool:
-            responses = list(pool.map(lambda n: classify(svc, f"{long_text} {n}"), range(24)))
+    limit = f"PRAGMA max_page_count = {int(pages) + 8}"
+    with sqlite_pragma(svc, limit), ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda n: classify(svc, f"{long_text} {n}"), range(24)))
     ok = [r for r in responses if r.status_code == 200]
     failed = [r for r in responses if r.status_code != 200]
     assert ok and failed  # some fitted, then the database was full

@@ -11,7 +11,19 @@ LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 def _not_blank(text: str) -> str:
     if not text.strip():
         raise ValueError("text is empty")
-    return text
+    return storable(text)
+
+
+def storable(value: str) -> str:
+    """Refuse what no backend stores or no model encodes: NUL and lone UTF-16 surrogates."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (U+0000)")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("contains a lone surrogate (U+D800-U+DFFF)") from None
+    return value
 
 
 class ClassifyItem(BaseModel):
@@ -32,6 +44,11 @@ class ClassifyItem(BaseModel):
     @classmethod
     def _text_not_blank(cls, text: str) -> str:
         return _not_blank(text)
+
+    @field_validator("id", "case_id")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return None if value is None else storable(value)
 
 
 class ClassifyRequest(BaseModel):
@@ -75,6 +92,11 @@ class ClassifyRequest(BaseModel):
     @classmethod
     def _text_not_blank(cls, text: str | None) -> str | None:
         return None if text is None else _not_blank(text)
+
+    @field_validator("case_id")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return None if value is None else storable(value)
 
     @model_validator(mode="after")
     def _one_of_text_or_items(self) -> Self:

@@ -49,7 +49,7 @@ def _development_key(database: Database, data_dir: Path) -> str:
             key = key_file.read_text().strip()
             if find_active_key(session, key) is not None:
                 return key
-        _, key = create_api_key(session, "admin", "development")
+        _, key = create_api_key(session, "admin", "development", environment="development")
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.touch(mode=0o600)
     key_file.write_text(key + "\n")
@@ -107,9 +107,9 @@ def keys_create(
     if role not in ROLES:
         _say(f"error: unknown role {role!r}; one of {', '.join(ROLES)}")
         raise typer.Exit(2)
-    _, database = _database()
+    settings, database = _database()
     with database.session() as session:
-        row, key = create_api_key(session, role, name)
+        row, key = create_api_key(session, role, name, environment=settings.env)
         _say(f"created {row.role} key {row.prefix}… ({row.name})")
     database.dispose()
     print(key)

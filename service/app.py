@@ -6,10 +6,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from iccs import __version__
-from service.api.deps import authenticate
+from service.api.deps import authenticate, reject_unknown_query_parameters
 from service.api.errors import install_error_handlers
 from service.api.routes import batches, classify, health, models, reviews, taxonomy
 from service.api_keys import count_active_keys
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Authenticate with `Authorization: Bearer KEY` (keys from `iccs keys create`)."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     database = Database(settings.sqlalchemy_url)
     app.state.settings = settings

@@ -8,6 +8,7 @@ echo the submitted input: it may be case text.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
@@ -126,13 +127,24 @@ def _validation_error(authenticate: Authenticate | None) -> Callable[..., Awaita
     return handler
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def documented_methods(request: Request) -> list[str]:
+    """Every method the API document gives this path (Starlette names only one route's)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
-    return error_response(
-        status, DEFAULT_CODES.get(status, "error"), message, headers=dict(exc.headers or {})
-    )
+    headers = dict(exc.headers or {})
+    if status == 405 and (methods := documented_methods(request)):
+        headers["Allow"] = ", ".join(methods)
+    return error_response(status, DEFAULT_CODES.get(status, "error"), message, headers=headers)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -196,5 +208,5 @@ def install_error_handlers(app: FastAPI, authenticate: Authenticate | None = Non
 # For `responses=` on routes, so the OpenAPI document shows the error shape.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": HTTPStatus(status).phrase}
-    for status in (401, 403, 413, 422, 429, 503)
+    for status in (400, 401, 403, 413, 422, 429, 503)
 }

@@ -1,7 +1,7 @@
 """Service commands of the `iccs` CLI (registered through the `iccs.commands` entry point).
 
-`iccs serve`, `iccs keys create|list|revoke`, `iccs purge`, `iccs db upgrade`. Messages go to
-stderr; only what a script wants to capture (a new key) goes to stdout.
+`iccs serve`, `iccs keys create|list|revoke`, `iccs purge`, `iccs db upgrade|backup|restore`.
+Messages go to stderr; only what a script wants to capture (a new key) goes to stdout.
 """
 
 from __future__ import annotations
@@ -174,6 +174,51 @@ def db_upgrade() -> None:
 
     _, database = _database()
     _say(f"database at {', '.join(current_heads(database.engine))}")
+    database.dispose()
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="File to write the backup to.")],
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Copy the SQLite database while the service runs (PostgreSQL: use pg_dump)."""
+    from service.config import get_settings
+    from service.db.backup import BackupError, backup
+
+    if path.exists() and not force:
+        _say(f"error: {path} exists; use --force to overwrite it")
+        raise typer.Exit(1)
+    try:
+        size = backup(get_settings().sqlalchemy_url, path)
+    except BackupError as exc:
+        _say(f"error: {exc}")
+        raise typer.Exit(2) from None
+    _say(f"backed up the database to {path} ({size:,} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file made by `iccs db backup`.")],
+) -> None:
+    """Replace the SQLite database with a backup, then migrate it (stop the service first)."""
+    from service.config import get_settings
+    from service.db import Database
+    from service.db.backup import BackupError, restore
+    from service.db.migrate import current_heads
+
+    url = get_settings().sqlalchemy_url
+    try:
+        revision = restore(url, path)
+    except BackupError as exc:
+        _say(f"error: {exc}")
+        raise typer.Exit(2) from None
+    database = Database(url)
+    database.upgrade()
+    _say(
+        f"restored {path} (revision {revision}); database now at "
+        f"{', '.join(current_heads(database.engine))}"
+    )
     database.dispose()
 
 

@@ -77,3 +77,33 @@ def test_error_statuses_are_documented(svc: Service) -> None:
     assert {"404", "409", "410"} <= set(paths["/v1/batches/{batch_id}/results"]["get"]["responses"])
     assert {"400", "503"} <= set(paths["/v1/classify"]["post"]["responses"])
     assert "404" in paths["/v1/batches/{batch_id}"]["delete"]["responses"]
+
+
+def test_a_parquet_upload_without_rows_succeeds_empty(svc: Service) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.service.test_batches import worker
+
+    buffer = io.BytesIO()
+    empty = pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())})
+    pq.write_table(empty, buffer)
+    response = svc.client.post(
+        "/v1/batches",
+        files={"file": ("empty.parquet", buffer.getvalue(), "application/octet-stream")},
+        headers=svc.headers(),
+    )
+    assert response.status_code == 202, response.text
+    assert worker(svc).run_once() == "succeeded"
+    batch = svc.client.get(f"/v1/batches/{response.json()['id']}", headers=svc.headers()).json()
+    assert (batch["state"], batch["rows_total"], batch["rows_done"]) == ("succeeded", 0, 0)
+    results = svc.client.get(f"/v1/batches/{batch['id']}/results", headers=svc.headers())
+    assert results.status_code == 200 and results.text == ""
+    zero_bytes = svc.client.post(
+        "/v1/batches",
+        files={"file": ("empty.parquet", b"", "application/octet-stream")},
+        headers=svc.headers(),
+    )
+    assert_error(zero_bytes, 400, "invalid_input")  # not a Parquet file at all

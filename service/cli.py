@@ -117,14 +117,18 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List keys (prefix, role, name, created, revoked); never the keys themselves."""
+    """List keys (prefix, role, name, created, environment, revoked); never the keys."""
     from service.api_keys import list_keys
 
     _, database = _database()
     with database.session() as session:
         for row in list_keys(session):
             revoked = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-            print(f"{row.prefix}  {row.role:<9}  {row.name}  {row.created_at:%Y-%m-%d}  {revoked}")
+            made_in = row.environment or "-"
+            print(
+                f"{row.prefix}  {row.role:<9}  {row.name}  {row.created_at:%Y-%m-%d}  "
+                f"{made_in:<11}  {revoked}"
+            )
     database.dispose()
 
 

@@ -95,8 +95,8 @@ def _query_names(route: APIRoute) -> frozenset[str]:
 async def reject_unknown_query_parameters(request: Request) -> None:
     """422 for a query parameter the route does not take (a typo would otherwise be ignored)."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
-        return
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        return  # pages and static files may carry e.g. cache-busting parameters
     unknown = sorted(set(request.query_params) - _query_names(route))
     if unknown:
         raise RequestValidationError(

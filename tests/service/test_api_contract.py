@@ -107,3 +107,22 @@ def test_a_parquet_upload_without_rows_succeeds_empty(svc: Service) -> None:
         headers=svc.headers(),
     )
     assert_error(zero_bytes, 400, "invalid_input")  # not a Parquet file at all
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/batches/a%00b",
+        "/v1/batches/a%00b/results",
+        "/v1/batches/a%00b/reviews",
+        "/v1/reviews?batch=a%00b",
+        "/v1/reviews/audit?action=a%00b",
+    ],
+)
+def test_nul_in_paths_and_queries_is_422_on_postgres(
+    service_factory, postgres_url: str, path: str
+) -> None:
+    with service_factory(database_url=postgres_url) as svc:
+        response = svc.client.get(path, headers=svc.headers("admin"))
+    assert_error(response, 422, "validation_error")

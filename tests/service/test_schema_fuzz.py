@@ -34,10 +34,15 @@ checks.positive_data_acceptance.expected-statuses = [
 )
 
 
-@pytest.fixture
-def fuzzed_app(tmp_path: Path, tiny_bundle: Path) -> Iterator[tuple[FastAPI, dict[str, str]]]:
-    """An app that schemathesis starts (its lifespan) and that is stopped afterwards."""
-    settings = make_settings(tmp_path, tiny_bundle)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fuzzed_app(
+    request: pytest.FixtureRequest, tmp_path: Path, tiny_bundle: Path
+) -> Iterator[tuple[FastAPI, dict[str, str]]]:
+    """An app on each backend that schemathesis starts (its lifespan) and stops afterwards."""
+    overrides = {}
+    if request.param == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+    settings = make_settings(tmp_path, tiny_bundle, **overrides)
     keys = create_keys(settings, ROLES)
     yield create_app(settings), keys
     asgi.shutdown_lifespans()

@@ -26,7 +26,7 @@ from iccs.bulk.writers import result_columns
 from service.api.deps import SessionDep, SettingsDep, SubmitterDep
 from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
 from service.api.schemas.batches import BatchOut
-from service.api.schemas.common import StorableStr
+from service.api.schemas.common import BatchId, StorableStr
 from service.api_keys import Principal
 from service.db.base import utcnow
 from service.db.models import Batch
@@ -150,7 +150,7 @@ def create_batch(
 @router.get(
     "/batches/{batch_id}", response_model=BatchOut, responses={**ERROR_RESPONSES, **NOT_FOUND}
 )
-def get_batch(batch_id: str, session: SessionDep, caller: SubmitterDep) -> BatchOut:
+def get_batch(batch_id: BatchId, session: SessionDep, caller: SubmitterDep) -> BatchOut:
     """State, rows done and total, rate, ETA and error counts."""
     return _out(_visible(session, batch_id, caller))
 
@@ -196,7 +196,7 @@ def _csv_lines(path: Path, top_k: int) -> Iterator[str]:
     },
 )
 def get_results(
-    batch_id: str,
+    batch_id: BatchId,
     session: SessionDep,
     settings: SettingsDep,
     caller: SubmitterDep,
@@ -237,7 +237,7 @@ def get_results(
     },
 )
 def cancel_batch(
-    batch_id: str, session: SessionDep, settings: SettingsDep, caller: SubmitterDep
+    batch_id: BatchId, session: SessionDep, settings: SettingsDep, caller: SubmitterDep
 ) -> BatchOut:
     """Cancel a job: at once while queued, at its next checkpoint while running."""
     batch = _visible(session, batch_id, caller)

@@ -22,7 +22,7 @@ from service.api.deps import (
     SubmitterDep,
 )
 from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
-from service.api.schemas.common import DateTimeWithOffset, Offset, RowId, StorableStr
+from service.api.schemas.common import BatchId, DateTimeWithOffset, Offset, RowId, StorableStr
 from service.api.schemas.reviews import (
     AssignIn,
     AuditEventOut,
@@ -256,7 +256,7 @@ def get_classification(
 
 @router.get("/batches/{batch_id}/reviews", response_model=BatchReviews, responses=RESPONSES)
 def batch_reviews(
-    batch_id: str,
+    batch_id: BatchId,
     session: SessionDep,
     queue: QueueDep,
     caller: SubmitterDep,

@@ -57,3 +57,4 @@ Text = Annotated[
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="Rows to skip.")]
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 DateTimeWithOffset = Annotated[datetime, BeforeValidator(_rfc3339)]
+BatchId = Annotated[StorableStr, Field(max_length=100, description="The batch's id.")]

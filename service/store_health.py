@@ -36,6 +36,7 @@ class StoreHealth:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._failure: str | None = None
+        self._written = False  # no write seen yet: the first readiness check probes one
 
     @property
     def failure(self) -> str | None:
@@ -53,13 +54,16 @@ class StoreHealth:
     def write_succeeded(self) -> None:
         with self._lock:
             recovered = self._failure is not None
-            self._failure = None
+            self._failure, self._written = None, True
         if recovered:
             logger.warning("database writes succeed again: ready")
 
     def probe(self, engine: Engine) -> str | None:
-        """After a failure, try a real write (the probe table's one row); None when it worked."""
-        if self._failure is None:
+        """Before the first write and after a failure, try a real one (the probe table's row).
+
+        None when writes work (or were not in doubt), else why they fail.
+        """
+        if self._failure is None and self._written:
             return None
         try:
             now = utcnow()

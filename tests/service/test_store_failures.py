@@ -206,3 +206,10 @@ def test_read_only_database_file(service_factory: ServiceFactory) -> None:
                 assert_stored(svc, response)
             else:
                 assert_error(response, 503, "database_unavailable")
+
+
+def test_a_read_only_database_is_not_ready_before_any_request(
+    service_factory: ServiceFactory,
+) -> None:
+    with service_factory() as svc, sqlite_pragma(svc, "PRAGMA query_only = ON"):
+        assert_error(svc.client.get("/readyz"), 503, "not_ready")

@@ -221,3 +221,14 @@ def test_a_failing_batch_logs_no_case_text(
     assert "ValueError" in caplog.text and SECRET not in caplog.text
     batch = svc.client.get(f"/v1/batches/{response.json()['id']}", headers=svc.headers()).json()
     assert batch["error"] == "internal error (ValueError)"
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///:memory:", "postgresql+psycopg://iccs@127.0.0.1:1/iccs"]
+)
+def test_every_engine_hides_bound_parameters(url: str) -> None:
+    from service.db.database import make_engine
+
+    engine = make_engine(url)  # no connection is made
+    assert engine.hide_parameters
+    engine.dispose()

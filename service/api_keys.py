@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.db.base import utcnow
@@ -33,9 +33,18 @@ class Principal:
     name: str
     role: str
     prefix: str
+    environment: str | None = None  # ICCS_ENV when the key was created; None: not recorded
 
     def has_role(self, required: str) -> bool:
         return ROLE_RANK.get(self.role, -1) >= ROLE_RANK[required]
+
+    def usable_in(self, environment: str) -> bool:
+        return key_usable_in(self.environment, environment)
+
+
+def key_usable_in(key_environment: str | None, service_environment: str) -> bool:
+    """Production refuses keys made by a development-mode service (its printed admin key)."""
+    return not (service_environment == "production" and key_environment == "development")
 
 
 def generate_key() -> str:
@@ -46,8 +55,13 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(session: Session, role: str, name: str = "") -> tuple[ApiKey, str]:
-    """Store a new key; returns the row and the plaintext key (shown once, never stored)."""
+def create_api_key(
+    session: Session, role: str, name: str = "", environment: str | None = None
+) -> tuple[ApiKey, str]:
+    """Store a new key; returns the row and the plaintext key (shown once, never stored).
+
+    `environment` is the ICCS_ENV the key is made under; production refuses development keys.
+    """
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     key = generate_key()
@@ -57,6 +71,7 @@ def create_api_key(session: Session, role: str, name: str = "") -> tuple[ApiKey,
         prefix=key[:_SHOWN_CHARS],
         key_hash=hash_key(key),
         created_at=utcnow(),
+        environment=environment,
     )
     session.add(row)
     session.flush()
@@ -69,14 +84,18 @@ def find_active_key(session: Session, key: str) -> Principal | None:
     )
     if row is None:
         return None
-    return Principal(key_id=row.id, name=row.name, role=row.role, prefix=row.prefix)
-
-
-def count_active_keys(session: Session) -> int:
-    return int(
-        session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None)))
-        or 0
+    return Principal(
+        key_id=row.id, name=row.name, role=row.role, prefix=row.prefix, environment=row.environment
     )
+
+
+def count_active_keys(session: Session, usable_in: str | None = None) -> int:
+    """Active keys; with `usable_in`, only those that environment accepts."""
+    query = select(ApiKey.environment).where(ApiKey.revoked_at.is_(None))
+    environments = session.scalars(query).all()
+    if usable_in is None:
+        return len(environments)
+    return sum(key_usable_in(environment, usable_in) for environment in environments)
 
 
 def list_keys(session: Session) -> list[ApiKey]:

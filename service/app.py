@@ -7,10 +7,11 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from iccs import __version__
 from iccs.search import load_search_index
+from service.api.deps import authenticate, reject_unknown_query_parameters
 from service.api.errors import install_error_handlers
 from service.api.routes import batches, classify, dashboard, health, models, reviews, taxonomy
 from service.api_keys import count_active_keys
@@ -23,6 +24,7 @@ from service.metrics import ServiceMetrics
 from service.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
 from service.model_holder import ModelHolder, ReloadSignal
 from service.rate_limit import RateLimiter
+from service.store_health import StoreHealth
 from service.web import pages
 from service.writer import ClassificationWriter
 
@@ -37,7 +39,7 @@ def check_can_start(settings: Settings, database: Database) -> None:
     if settings.is_development:
         return
     with database.sessionmaker() as session:
-        if count_active_keys(session) == 0:
+        if count_active_keys(session, usable_in=settings.env) == 0:
             raise StartupError(
                 f"refusing to start in {settings.env} mode with no API keys: create one with "
                 "`iccs keys create --role admin` (or run with ICCS_ENV=development)"
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Authenticate with `Authorization: Bearer KEY` (keys from `iccs keys create`)."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     database = Database(settings.sqlalchemy_url)
     app.state.settings = settings
@@ -95,11 +98,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reload_signal = ReloadSignal(
         settings.data_dir / "model-reload", app.state.models, settings.reload_poll_seconds
     )
-    app.state.authenticator = Authenticator(database.sessionmaker, settings.auth_cache_seconds)
+    app.state.authenticator = Authenticator(
+        database.sessionmaker, settings.auth_cache_seconds, settings.env
+    )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.batcher = SuggestionBatcher(settings.batch_max_texts)
-    app.state.writer = ClassificationWriter(database.sessionmaker)
-    install_error_handlers(app)
+    app.state.store_health = StoreHealth()
+    app.state.writer = ClassificationWriter(database.sessionmaker, health=app.state.store_health)
+    install_error_handlers(app, authenticate=authenticate)
     # Outermost last: metrics see every request, including those refused for their size.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)

@@ -15,12 +15,16 @@ class Authenticator:
     """Resolves a presented key to its `Principal`; remembers hits for `ttl` seconds.
 
     Misses are never cached, so a freshly created key works at once; a revoked key keeps
-    working until its cache entry expires (at most `ttl` seconds).
+    working until its cache entry expires (at most `ttl` seconds). A key the service's
+    `environment` refuses (a development key in production) is a miss.
     """
 
-    def __init__(self, session_factory: Callable[[], Session], ttl: float) -> None:
+    def __init__(
+        self, session_factory: Callable[[], Session], ttl: float, environment: str = "production"
+    ) -> None:
         self._session_factory = session_factory
         self._ttl = ttl
+        self._environment = environment
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
@@ -39,6 +43,8 @@ class Authenticator:
         now = time.monotonic()
         with self._session_factory() as session:
             principal = find_active_key(session, key)
+        if principal is not None and not principal.usable_in(self._environment):
+            principal = None
         with self._lock:
             if principal is None:
                 self._cache.pop(digest, None)

@@ -97,9 +97,21 @@ class SuggestionBatcher(BatchingWorker[_Job]):
                     [(j.texts, j.top_k) for j in group],
                     [j.languages for j in group],
                 )
-            except Exception as exc:  # each waiting request gets the error, the worker lives on
-                for job in group:
-                    job.future.set_exception(exc)
+            except Exception as exc:
+                if len(group) == 1:
+                    group[0].future.set_exception(exc)
+                else:  # one request's texts may have broken the shared call: only it fails
+                    for job in group:
+                        _run_alone(job)
                 continue
             for job, predictions in zip(group, results, strict=True):
                 job.future.set_result(predictions)
+
+
+def _run_alone(job: _Job) -> None:
+    try:
+        [predictions] = suggest_many(job.classifier, [(job.texts, job.top_k)], [job.languages])
+    except Exception as exc:
+        job.future.set_exception(exc)
+    else:
+        job.future.set_result(predictions)

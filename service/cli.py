@@ -1,7 +1,7 @@
 """Service commands of the `iccs` CLI (registered through the `iccs.commands` entry point).
 
-`iccs serve`, `iccs keys create|list|revoke`, `iccs purge`, `iccs db upgrade`. Messages go to
-stderr; only what a script wants to capture (a new key) goes to stdout.
+`iccs serve`, `iccs keys create|list|revoke`, `iccs purge`, `iccs db upgrade|backup|restore`.
+Messages go to stderr; only what a script wants to capture (a new key) goes to stdout.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _development_key(database: Database, data_dir: Path) -> str:
             key = key_file.read_text().strip()
             if find_active_key(session, key) is not None:
                 return key
-        _, key = create_api_key(session, "admin", "development")
+        _, key = create_api_key(session, "admin", "development", environment="development")
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.touch(mode=0o600)
     key_file.write_text(key + "\n")
@@ -123,9 +123,9 @@ def keys_create(
     if role not in ROLES:
         _say(f"error: unknown role {role!r}; one of {', '.join(ROLES)}")
         raise typer.Exit(2)
-    _, database = _database()
+    settings, database = _database()
     with database.session() as session:
-        row, key = create_api_key(session, role, name)
+        row, key = create_api_key(session, role, name, environment=settings.env)
         _say(f"created {row.role} key {row.prefix}… ({row.name})")
     database.dispose()
     print(key)
@@ -133,14 +133,18 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List keys (prefix, role, name, created, revoked); never the keys themselves."""
+    """List keys (prefix, role, name, created, environment, revoked); never the keys."""
     from service.api_keys import list_keys
 
     _, database = _database()
     with database.session() as session:
         for row in list_keys(session):
             revoked = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-            print(f"{row.prefix}  {row.role:<9}  {row.name}  {row.created_at:%Y-%m-%d}  {revoked}")
+            made_in = row.environment or "-"
+            print(
+                f"{row.prefix}  {row.role:<9}  {row.name}  {row.created_at:%Y-%m-%d}  "
+                f"{made_in:<11}  {revoked}"
+            )
     database.dispose()
 
 
@@ -190,6 +194,51 @@ def db_upgrade() -> None:
 
     _, database = _database()
     _say(f"database at {', '.join(current_heads(database.engine))}")
+    database.dispose()
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="File to write the backup to.")],
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Copy the SQLite database while the service runs (PostgreSQL: use pg_dump)."""
+    from service.config import get_settings
+    from service.db.backup import BackupError, backup
+
+    if path.exists() and not force:
+        _say(f"error: {path} exists; use --force to overwrite it")
+        raise typer.Exit(1)
+    try:
+        size = backup(get_settings().sqlalchemy_url, path)
+    except BackupError as exc:
+        _say(f"error: {exc}")
+        raise typer.Exit(2) from None
+    _say(f"backed up the database to {path} ({size:,} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file made by `iccs db backup`.")],
+) -> None:
+    """Replace the SQLite database with a backup, then migrate it (stop the service first)."""
+    from service.config import get_settings
+    from service.db import Database
+    from service.db.backup import BackupError, restore
+    from service.db.migrate import current_heads
+
+    url = get_settings().sqlalchemy_url
+    try:
+        revision = restore(url, path)
+    except BackupError as exc:
+        _say(f"error: {exc}")
+        raise typer.Exit(2) from None
+    database = Database(url)
+    database.upgrade()
+    _say(
+        f"restored {path} (revision {revision}); database now at "
+        f"{', '.join(current_heads(database.engine))}"
+    )
     database.dispose()
 
 

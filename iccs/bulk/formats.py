@@ -80,9 +80,35 @@ def _has_bad_bytes(value: str) -> bool:
     return False
 
 
+def unstorable_reason(text: str, row_id: Any) -> str | None:
+    """Why a row cannot be classified and stored (NUL, lone surrogate), or None.
+
+    No database keeps a NUL in text (PostgreSQL refuses it) and a lone surrogate cannot be
+    encoded: one such row is rejected instead of failing the whole file.
+    """
+    for what, value in (("text", text), ("id", row_id)):
+        if not isinstance(value, str):
+            continue
+        if "\x00" in value:
+            return f"{what} contains a NUL character"
+        if _has_bad_bytes(value):
+            return f"{what} contains a lone surrogate"
+    return None
+
+
 def printable(value: str) -> str:
-    """Undecodable bytes shown as U+FFFD, so the value can be written as UTF-8."""
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """Undecodable bytes (and lone surrogates) shown as U+FFFD, so the value can be written."""
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+
+
+def _printable_row(text: str, row_id: Any, values: list[Any]) -> tuple[str, Any, list[Any]]:
+    def fix(value: Any) -> Any:
+        return printable(value) if isinstance(value, str) else value
+
+    return printable(text), fix(row_id), [fix(v) for v in values]
 
 
 class InputReader:
@@ -209,6 +235,8 @@ class InputReader:
                 continue
             if reason is None and len(text) > self.max_text_length:
                 reason = f"text longer than {self.max_text_length} characters"
+            if reason is None and (reason := unstorable_reason(text, row_id)) is not None:
+                text, row_id, values = _printable_row(text, row_id, values)
             if reason is not None:
                 chunk.rejects[len(chunk.ids)] = reason
             chunk.ids.append(row_id)

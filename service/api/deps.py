@@ -11,6 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,7 @@ from service.db import Database
 from service.metrics import ServiceMetrics
 from service.model_holder import ModelHolder, ServedModel
 from service.rate_limit import RateLimiter
+from service.store_health import StoreHealth
 from service.writer import ClassificationWriter
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `iccs keys create`.")
@@ -69,9 +72,43 @@ async def get_writer(request: Request) -> ClassificationWriter:
     return writer
 
 
+async def get_store_health(request: Request) -> StoreHealth:
+    health: StoreHealth = request.app.state.store_health
+    return health
+
+
 async def get_metrics(request: Request) -> ServiceMetrics:
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(param.alias for param in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+async def reject_unknown_query_parameters(request: Request) -> None:
+    """422 for a query parameter the route does not take (a typo would otherwise be ignored)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        return  # pages and static files may carry e.g. cache-busting parameters
+    unknown = sorted(set(request.query_params) - _query_names(route))
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": "unknown query parameter",
+                    "type": "extra_forbidden",
+                }
+                for name in unknown[:20]
+            ]
+        )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -82,6 +119,27 @@ ClassifierDep = Annotated[ServedModel, Depends(get_served_model)]
 BatcherDep = Annotated[SuggestionBatcher, Depends(get_batcher)]
 WriterDep = Annotated[ClassificationWriter, Depends(get_writer)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+StoreHealthDep = Annotated[StoreHealth, Depends(get_store_health)]
+
+
+async def authenticate(request: Request) -> Principal:
+    """The caller's principal from its bearer key; 401 without a valid one (no role check)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is not None:
+        return principal
+    challenge = {"WWW-Authenticate": "Bearer"}
+    credentials = await _bearer(request)
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise APIError(401, "missing API key: send 'Authorization: Bearer KEY'", headers=challenge)
+    authenticator: Authenticator = request.app.state.authenticator
+    # Cache hits are answered on the event loop; only a miss goes to the database.
+    principal = authenticator.cached(credentials.credentials)
+    if principal is None:
+        principal = await run_in_threadpool(authenticator.authenticate, credentials.credentials)
+    if principal is None:
+        raise APIError(401, "invalid or revoked API key", headers=challenge)
+    request.state.principal = principal
+    return principal
 
 
 def require_role(role: str) -> Callable[..., Awaitable[Principal]]:
@@ -95,20 +153,9 @@ def require_role(role: str) -> Callable[..., Awaitable[Principal]]:
 
     async def dependency(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        challenge = {"WWW-Authenticate": "Bearer"}
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise APIError(
-                401, "missing API key: send 'Authorization: Bearer KEY'", headers=challenge
-            )
-        authenticator: Authenticator = request.app.state.authenticator
-        # Cache hits are answered on the event loop; only a miss goes to the database.
-        principal = authenticator.cached(credentials.credentials)
-        if principal is None:
-            principal = await run_in_threadpool(authenticator.authenticate, credentials.credentials)
-        if principal is None:
-            raise APIError(401, "invalid or revoked API key", headers=challenge)
+        principal = await authenticate(request)
         if not principal.has_role(role):
             raise APIError(
                 403,
@@ -124,7 +171,6 @@ def require_role(role: str) -> Callable[..., Awaitable[Principal]]:
                 details={"retry_after_seconds": round(wait, 3)},
                 headers={"Retry-After": limiter.retry_after_header(wait)},
             )
-        request.state.principal = principal
         return principal
 
     dependency.__name__ = f"require_{role}"

@@ -14,6 +14,7 @@ from service.db.base import utcnow
 from service.db.models import Batch
 from service.jobs import store
 from service.jobs.config import BatchSettings
+from service.logsafe import stack_only
 from service.model_holder import ServedModel
 
 logger = logging.getLogger(__name__)
@@ -185,5 +186,5 @@ def run_batch(
     except (InputError, ResumeError) as exc:
         return end("failed", str(exc))
     except Exception as exc:
-        logger.exception("batch %s failed with %s", batch_id, type(exc).__name__)
+        logger.error("batch %s failed with %s\n%s", batch_id, type(exc).__name__, stack_only(exc))
         return end("failed", f"internal error ({type(exc).__name__})")

@@ -15,6 +15,7 @@ from service.db import Database
 from service.jobs import store
 from service.jobs.config import BatchSettings, batches_dir
 from service.jobs.runner import run_batch
+from service.logsafe import stack_only
 from service.model_holder import ServedModel
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,10 @@ class BatchWorker:
         while not self.stopping.is_set():
             try:
                 ran = self.run_once()
-            except Exception:  # the database was unreachable: wait and try again
-                logger.exception("batch worker poll failed")
+            except Exception as exc:  # the database was unreachable: wait and try again
+                logger.error(
+                    "batch worker poll failed: %s\n%s", type(exc).__name__, stack_only(exc)
+                )
                 ran = None
             if ran is None:
                 self.stopping.wait(self.batch_settings.poll_seconds)

@@ -165,6 +165,38 @@ def test_jsonl_rejects_carry_the_reason(tmp_path: Path, tiny_model) -> None:
     assert records[2]["suggestions"] == [] and records[2]["needs_review"] is True
 
 
+@pytest.mark.parametrize("output", ["out.jsonl", "out.csv"])
+def test_nul_and_lone_surrogates_reject_their_row_only(
+    tmp_path: Path, tiny_model, output: str
+) -> None:
+    """No database stores NUL and no encoder takes a lone surrogate: the row is rejected."""
+    source = tmp_path / "in.jsonl"
+    rows = [
+        {"id": "1", "text": "stole a bicycle"},
+        {"id": "2", "text": "stole a bicycle\u0000 twice"},
+        {"id": "3\u0000", "text": "common assault"},
+        {"id": "4", "text": "stole a \ud800 bicycle"},
+        {"id": "5\udfff", "text": "common assault"},
+        {"id": "6", "text": "stole a bicycle \ud83d\udeb2"},  # a pair: one character, fine
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    summary = run_bulk(job(source, tmp_path / output), LocalSuggester(tiny_model))
+    assert summary.rows == 6 and summary.rejected == 4
+    with (tmp_path / f"{output}.rejects.csv").open(encoding="utf-8", newline="") as handle:
+        reasons = [r["reason"] for r in csv.DictReader(handle)]
+    assert reasons == [
+        "text contains a NUL character",
+        "id contains a NUL character",
+        "text contains a lone surrogate",
+        "id contains a lone surrogate",
+    ]
+    text = (tmp_path / output).read_text(encoding="utf-8")  # valid UTF-8 throughout
+    assert "\ufffd" in text
+    if output.endswith(".jsonl"):
+        records = read_jsonl(tmp_path / output)
+        assert [bool(r.get("rejected")) for r in records] == [False, True, True, True, True, False]
+
+
 def test_csv_output_keeps_every_input_column(tmp_path: Path, tiny_model) -> None:
     source = tmp_path / "in.tsv"
     source.write_text(

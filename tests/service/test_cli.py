@@ -58,6 +58,7 @@ def test_keys_list_and_revoke(cli: typer.Typer, tmp_path: Path) -> None:
     key = runner.invoke(cli, ["keys", "create", "--role", "admin"]).stdout.strip()
     listing = runner.invoke(cli, ["keys", "list"]).stdout
     assert key[:12] in listing and "admin" in listing and "active" in listing
+    assert "production" in listing  # the ICCS_ENV it was made under (the default)
     assert key not in listing
     assert runner.invoke(cli, ["keys", "revoke", key[:12]]).exit_code == 0
     assert "revoked" in runner.invoke(cli, ["keys", "list"]).stdout

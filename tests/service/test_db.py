@@ -65,12 +65,19 @@ def test_service_on_postgres(postgres_url: str, tmp_path: Path, tiny_bundle: Pat
         forbidden = client.post("/v1/models/reload", headers=headers)
         assert forbidden.status_code == 403
 
+        from uuid import UUID
+
         from sqlalchemy import func, select
 
         from service.db.models import Classification
 
         with app.state.db.session() as session:
-            assert session.scalar(select(func.count()).select_from(Classification)) == 51
+            # the schema is shared by the session's PostgreSQL tests: count this test's rows only
+            ids = [single.json()["classification_id"]] + [
+                r["classification_id"] for r in batch.json()["results"]
+            ]
+            stored = select(func.count()).where(Classification.id.in_([UUID(i) for i in ids]))
+            assert session.scalar(stored) == 51
             row = session.scalar(select(Classification).where(Classification.case_id == "PG-1"))
             assert row is not None and row.suggestions == single.json()["suggestions"]
             assert row.created_at.tzinfo is not None

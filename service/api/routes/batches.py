@@ -13,18 +13,20 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import WithJsonSchema
 from sqlalchemy import update
 
 from iccs.bulk import InputError
 from iccs.bulk.formats import InputReader, detect_format
 from iccs.bulk.writers import result_columns
 from service.api.deps import SessionDep, SettingsDep, SubmitterDep
-from service.api.errors import ERROR_RESPONSES, APIError
+from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
 from service.api.schemas.batches import BatchOut
+from service.api.schemas.common import BatchId, StorableStr
 from service.api_keys import Principal
 from service.db.base import utcnow
 from service.db.models import Batch
@@ -33,6 +35,9 @@ from service.jobs.config import batches_dir
 from service.jobs.runner import RESULTS_FILE, input_path
 
 router = APIRouter(prefix="/v1", tags=["batches"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "No such batch (or not yours)"}
+}
 UPLOAD_FORMATS = ("csv", "tsv", "jsonl", "parquet")
 
 
@@ -79,23 +84,35 @@ def _visible(session: SessionDep, batch_id: str, caller: Principal) -> Batch:
     "/batches",
     status_code=202,
     response_model=BatchOut,
-    responses={**ERROR_RESPONSES, 400: ERROR_RESPONSES[422]},
+    responses={
+        **ERROR_RESPONSES,
+        400: {"model": ErrorResponse, "description": "Unknown format, wrong columns, unreadable"},
+    },
 )
 def create_batch(
     file: Annotated[UploadFile, File(description="CSV, TSV, JSONL or Parquet file.")],
     session: SessionDep,
     settings: SettingsDep,
     caller: SubmitterDep,
-    id_column: Annotated[str, Form(max_length=200, description="Record id column.")] = "id",
-    text_column: Annotated[str, Form(max_length=200, description="Text column.")] = "text",
-    top_k: Annotated[int | None, Form(ge=1, le=20, description="Suggestions per row.")] = None,
+    id_column: Annotated[
+        StorableStr, Form(min_length=1, max_length=200, description="Record id column.")
+    ] = "id",
+    text_column: Annotated[
+        StorableStr, Form(min_length=1, max_length=200, description="Text column.")
+    ] = "text",
+    top_k: Annotated[
+        int | None,
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 20}),  # a form has no null
+        Form(ge=1, le=20, description="Suggestions per row."),
+    ] = None,
     input_format: Annotated[
         Literal["csv", "tsv", "jsonl", "parquet"] | None,
+        WithJsonSchema({"type": "string", "enum": list(UPLOAD_FORMATS)}),
         Form(alias="format", description="File format; default: from the file name."),
     ] = None,
 ) -> BatchOut:
     """Queue a file for classification; poll GET /v1/batches/{id} for progress."""
-    filename = Path(file.filename or "upload").name
+    filename = "".join(c for c in Path(file.filename or "").name if c.isprintable()) or "upload"
     try:
         fmt = detect_format(Path(filename), input_format)
     except InputError as exc:
@@ -130,8 +147,10 @@ def create_batch(
     return _out(batch)
 
 
-@router.get("/batches/{batch_id}", response_model=BatchOut, responses=ERROR_RESPONSES)
-def get_batch(batch_id: str, session: SessionDep, caller: SubmitterDep) -> BatchOut:
+@router.get(
+    "/batches/{batch_id}", response_model=BatchOut, responses={**ERROR_RESPONSES, **NOT_FOUND}
+)
+def get_batch(batch_id: BatchId, session: SessionDep, caller: SubmitterDep) -> BatchOut:
     """State, rows done and total, rate, ETA and error counts."""
     return _out(_visible(session, batch_id, caller))
 
@@ -170,12 +189,14 @@ def _csv_lines(path: Path, top_k: int) -> Iterator[str]:
     response_model=None,
     responses={
         **ERROR_RESPONSES,
+        **NOT_FOUND,
         200: {"content": {"application/x-ndjson": {}, "text/csv": {}}},
-        409: ERROR_RESPONSES[422],
+        409: {"model": ErrorResponse, "description": "The batch has not succeeded"},
+        410: {"model": ErrorResponse, "description": "Its results were deleted"},
     },
 )
 def get_results(
-    batch_id: str,
+    batch_id: BatchId,
     session: SessionDep,
     settings: SettingsDep,
     caller: SubmitterDep,
@@ -209,10 +230,14 @@ def get_results(
     "/batches/{batch_id}",
     status_code=202,
     response_model=BatchOut,
-    responses={**ERROR_RESPONSES, 409: ERROR_RESPONSES[422]},
+    responses={
+        **ERROR_RESPONSES,
+        **NOT_FOUND,
+        409: {"model": ErrorResponse, "description": "The batch has already finished"},
+    },
 )
 def cancel_batch(
-    batch_id: str, session: SessionDep, settings: SettingsDep, caller: SubmitterDep
+    batch_id: BatchId, session: SessionDep, settings: SettingsDep, caller: SubmitterDep
 ) -> BatchOut:
     """Cancel a job: at once while queued, at its next checkpoint while running."""
     batch = _visible(session, batch_id, caller)

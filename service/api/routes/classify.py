@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.api.deps import (
     BatcherDep,
@@ -19,6 +19,7 @@ from service.api.schemas.classify import (
 )
 from service.classification import ClassificationResult, TextToClassify, classify_texts
 from service.config import Settings
+from service.store_health import error_kind
 
 router = APIRouter(prefix="/v1", tags=["classify"])
 
@@ -94,10 +95,13 @@ def classify(
     )
     try:
         writer.write(rows)
-    except OperationalError:
-        # Unreachable or locked database: nothing was stored, so nothing is returned either.
+    except SQLAlchemyError as exc:
+        # Nothing was stored (full disk, read-only file, unreachable): no id is handed out.
         raise APIError(
-            503, "could not store the results; try again", code="database_unavailable"
+            503,
+            "could not store the results; try again",
+            code="database_unavailable",
+            details={"reason": error_kind(exc)},
         ) from None
     metrics.observe_classifications(
         (r.suggestions[0]["code"], r.suggestions[0]["confidence"], r.needs_review) for r in results

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from service.api.deps import DatabaseDep, MetricsDep, ModelHolderDep
+from service.api.deps import DatabaseDep, MetricsDep, ModelHolderDep, StoreHealthDep
 from service.api.errors import APIError, ErrorResponse
 
 router = APIRouter(tags=["health"])
@@ -27,8 +27,11 @@ def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": ErrorResponse}})
-def readyz(holder: ModelHolderDep, database: DatabaseDep) -> Readiness:
-    """Readiness: a model is loaded and the database answers; 503 otherwise."""
+def readyz(holder: ModelHolderDep, database: DatabaseDep, health: StoreHealthDep) -> Readiness:
+    """Readiness: a model is loaded and the database answers and takes writes; 503 otherwise.
+
+    After a failed write it stays 503 until a write succeeds again (this probe writes too).
+    """
     model = holder.current
     if model is None:
         raise APIError(
@@ -44,6 +47,11 @@ def readyz(holder: ModelHolderDep, database: DatabaseDep) -> Readiness:
         raise APIError(
             503, "database unreachable", code="not_ready", details={"reason": type(exc).__name__}
         ) from None
+    failure = health.probe(database.engine)
+    if failure is not None:
+        raise APIError(
+            503, "database refuses writes", code="not_ready", details={"reason": failure}
+        )
     return Readiness(
         status="ready", model_version=model.version, taxonomy_version=model.taxonomy_version
     )

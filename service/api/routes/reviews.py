@@ -7,7 +7,6 @@ record and who set it. The work is in `service/reviews/`; these routes only tran
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,6 +21,7 @@ from service.api.deps import (
     SubmitterDep,
 )
 from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
+from service.api.schemas.common import BatchId, DateTimeWithOffset, Offset, RowId, StorableStr
 from service.api.schemas.reviews import (
     AssignIn,
     AuditEventOut,
@@ -80,7 +80,9 @@ def list_reviews(
     queue: QueueDep,
     _caller: AnalystDep,
     state: Annotated[ReviewStateFilter, Query(description="open = pending or escalated.")] = "open",
-    batch: Annotated[str | None, Query(max_length=100, description="`api` or a batch id.")] = None,
+    batch: Annotated[
+        StorableStr | None, Query(max_length=100, description="`api` or a batch id.")
+    ] = None,
     section: Annotated[
         str | None, Query(pattern=r"^(\d{2}|NONE)$", description="Model's ICCS section.")
     ] = None,
@@ -89,7 +91,7 @@ def list_reviews(
     language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$")] = None,
     reason: Annotated[QueueReason | None, Query(description="Why it was queued.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> ReviewPage:
     """The queue, most useful first: many records share the text, the model is unsure."""
     queue.sync(session)
@@ -180,7 +182,13 @@ def stats(session: SessionDep, queue: QueueDep, _caller: AnalystDep) -> StatsOut
 def export(
     database: DatabaseDep,
     _caller: AdminDep,
-    since: Annotated[datetime | None, Query(description="Decided at or after.")] = None,
+    since: Annotated[
+        DateTimeWithOffset | None,
+        Query(
+            description="Decided at or after (RFC 3339, with offset).",
+            examples=["2026-01-31T00:00:00Z"],
+        ),
+    ] = None,
 ) -> StreamingResponse:
     """Decided items as training rows (corpus columns, then provenance) for `iccs train
     --include-reviews`."""
@@ -196,10 +204,10 @@ def export(
 def audit_trail(
     session: SessionDep,
     _caller: AdminDep,
-    actor_key_id: Annotated[int | None, Query(description="One analyst's key id.")] = None,
-    action: Annotated[str | None, Query(max_length=20)] = None,
+    actor_key_id: Annotated[RowId | None, Query(description="One analyst's key id.")] = None,
+    action: Annotated[StorableStr | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> AuditPage:
     """Every action on every item, newest first."""
     events, total = audit.list_events(
@@ -286,12 +294,12 @@ def get_classification(
 
 @router.get("/batches/{batch_id}/reviews", response_model=BatchReviews, responses=RESPONSES)
 def batch_reviews(
-    batch_id: str,
+    batch_id: BatchId,
     session: SessionDep,
     queue: QueueDep,
     caller: SubmitterDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> BatchReviews:
     """A batch's rows that went to review: their state, final code and who set it."""
     batch = session.get(Batch, batch_id)

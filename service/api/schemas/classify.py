@@ -3,35 +3,26 @@ from __future__ import annotations
 import uuid
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from service.api.schemas.common import StorableStr, Text
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
-
-
-def _not_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("text is empty")
-    return text
 
 
 class ClassifyItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(
+    id: StorableStr = Field(
         min_length=1, max_length=200, description="Your id for this text.", examples=["r-17"]
     )
-    text: str = Field(description="Offence text.", examples=["theft of a pedal cycle"])
-    case_id: str | None = Field(
+    text: Text = Field(description="Offence text.", examples=["theft of a pedal cycle"])
+    case_id: StorableStr | None = Field(
         default=None, max_length=200, description="Case reference kept with the result."
     )
     language: str | None = Field(
         default=None, pattern=LANGUAGE_PATTERN, description="ISO 639-1 code.", examples=["en"]
     )
-
-    @field_validator("text")
-    @classmethod
-    def _text_not_blank(cls, text: str) -> str:
-        return _not_blank(text)
 
 
 class ClassifyRequest(BaseModel):
@@ -40,25 +31,32 @@ class ClassifyRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            # exactly one of the two is given (not null): both, or neither, is a 422
+            "oneOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                {"required": ["items"], "properties": {"items": {"type": "array"}}},
+            ],
             "examples": [
                 {"text": "Robo con violencia de un teléfono celular", "top_k": 3},
                 {"items": [{"id": "1", "text": "drink driving"}, {"id": "2", "text": "hurto"}]},
-            ]
+            ],
         },
     )
 
-    text: str | None = Field(
+    text: Text | None = Field(
         default=None,
         description="The offence text (charge title, statute title or short narrative).",
         examples=["suspect broke the shed lock and took a bicycle"],
     )
     items: list[ClassifyItem] | None = Field(
-        default=None, description="Several texts, each with your id (up to the items limit)."
+        default=None,
+        description="Several texts, each with your id (up to the items limit).",
+        json_schema_extra={"minItems": 1},
     )
     top_k: int | None = Field(
         default=None, ge=1, le=20, description="Suggestions per text (default 3).", examples=[3]
     )
-    case_id: str | None = Field(
+    case_id: StorableStr | None = Field(
         default=None,
         max_length=200,
         description="Case reference kept with the result (single text).",
@@ -70,11 +68,6 @@ class ClassifyRequest(BaseModel):
         description="Language of the text(s); 'es' also returns Spanish titles.",
         examples=["en"],
     )
-
-    @field_validator("text")
-    @classmethod
-    def _text_not_blank(cls, text: str | None) -> str | None:
-        return None if text is None else _not_blank(text)
 
     @model_validator(mode="after")
     def _one_of_text_or_items(self) -> Self:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.schemas.classify import PathStep, SuggestionOut
+from service.api.schemas.common import MAX_ID, RowId, StorableStr
 
 ReviewState = Literal["pending", "escalated", "decided"]
 ReviewStateFilter = Literal["open", "pending", "escalated", "decided", "all"]
@@ -154,14 +155,16 @@ class DecisionIn(BaseModel):
         description="accept a suggestion, recode to any ICCS code, not_an_offence, skip or "
         "escalate (to an admin)."
     )
-    code: str | None = Field(
+    code: StorableStr | None = Field(
         default=None,
         max_length=20,
         description="accept: one of the suggestions (default the first); recode: any ICCS code.",
         examples=["050229"],
     )
-    version: int = Field(ge=1, description="The item version you decided on.", examples=[1])
-    comment: str | None = Field(
+    version: int = Field(
+        ge=1, le=MAX_ID, description="The item version you decided on.", examples=[1]
+    )
+    comment: StorableStr | None = Field(
         default=None, max_length=2000, description="Why (kept in the audit trail)."
     )
     scope: Literal["group", "item"] = Field(
@@ -175,14 +178,14 @@ class DecisionIn(BaseModel):
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    analyst_key_ids: list[int] = Field(
+    analyst_key_ids: list[RowId] = Field(
         min_length=1,
         max_length=2,
         description="One analyst, or two for double coding (blind, then compared).",
         examples=[[3, 4]],
     )
-    version: int = Field(ge=1, description="The item version you assign.", examples=[1])
-    comment: str | None = Field(default=None, max_length=2000, description="Why.")
+    version: int = Field(ge=1, le=MAX_ID, description="The item version you assign.", examples=[1])
+    comment: StorableStr | None = Field(default=None, max_length=2000, description="Why.")
 
 
 class AuditEventOut(BaseModel):

@@ -10,6 +10,7 @@ from service.db.models.reviews import (
     ReviewItem,
     ReviewQueueState,
 )
+from service.db.models.store_probe import StoreProbe
 
 __all__ = [
     "ApiKey",
@@ -19,4 +20,5 @@ __all__ = [
     "ReviewCoding",
     "ReviewItem",
     "ReviewQueueState",
+    "StoreProbe",
 ]

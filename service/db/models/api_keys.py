@@ -20,3 +20,5 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp, default=None)
+    # The ICCS_ENV the key was created under (None: made before this was recorded).
+    environment: Mapped[str | None] = mapped_column(String(20), default=None)

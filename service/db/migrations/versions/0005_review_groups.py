@@ -5,7 +5,7 @@ decided once.
 the normalised text alone, so existing items take their `text_key`.
 
 Revision ID: 0005_review_groups
-Revises: 0003_reviews
+Revises: 0004_robustness
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_review_groups"
-down_revision: str | Sequence[str] | None = "0003_reviews"
+down_revision: str | Sequence[str] | None = "0004_robustness"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,150 @@
+"""CSV as people have it: the dialect sniffed, and records read line-aware so none is swallowed.
+
+Excel and national systems write `;` or tab separators, a byte-order mark and Windows line ends.
+The encoding follows the byte-order mark (or `--encoding`); the delimiter is the candidate that
+splits the header into the columns asked for (or `--delimiter`).
+
+The csv module reads a field with an unterminated quote on to the next quote in the file, merging
+the rows in between into one text. Here every record is parsed strictly and the physical lines it
+took are kept: when a quoted field spans lines and the record breaks (or a line inside it reads as
+a complete record of its own), the first line is rejected as an unterminated quote and the lines
+after it are read again as records, so every input line ends up in the output or the rejects.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+#: a quoted field running over more lines than this is taken as an unterminated quote
+MAX_LINES_PER_RECORD = 100
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+_CANDIDATES = (",", ";", "\t", "|")
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+class DialectError(ValueError):
+    """An encoding or delimiter that cannot be used."""
+
+
+def parse_delimiter(value: str | None) -> str | None:
+    """`;`, `,`, `|`, a tab, or one of their names (tab, comma, semicolon, pipe)."""
+    if value is None:
+        return None
+    delimiter = DELIMITER_NAMES.get(value.lower(), value)
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise DialectError(f"unusable delimiter {value!r}: give one character, e.g. ';' or 'tab'")
+    return delimiter
+
+
+def sniff_encoding(path: Path, encoding: str | None) -> str:
+    """The codec to read `path` with: the one given, else the byte-order mark's, else UTF-8."""
+    if encoding:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            raise DialectError(f"unknown encoding {encoding!r} (e.g. utf-8, cp1252)") from None
+        return "utf-8-sig" if name == "utf-8" else name  # a BOM never ends up in the header
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    return next((name for bom, name in _BOMS if start.startswith(bom)), "utf-8-sig")
+
+
+def sniff_delimiter(header_line: str, default: str, wanted: Iterable[str]) -> str:
+    """The delimiter that splits the header into the wanted columns; else the one giving most."""
+    wanted = set(wanted)
+    best, most = default, 1
+    for candidate in (default, *(c for c in _CANDIDATES if c != default)):
+        cells = [c.strip() for c in next(csv.reader([header_line], delimiter=candidate), [])]
+        if wanted <= set(cells):
+            return candidate
+        if len(cells) > most:
+            best, most = candidate, len(cells)
+    return best
+
+
+class _RecordTooLong(Exception):
+    pass
+
+
+class _Lines:
+    """Physical lines of the file, remembering those taken by the record being read."""
+
+    def __init__(self, source: Iterator[str]) -> None:
+        self.source = source
+        self.again: deque[str] = deque()  # lines to read once more, after a recovery
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if len(self.taken) >= MAX_LINES_PER_RECORD:
+            raise _RecordTooLong
+        line = self.again.popleft() if self.again else next(self.source)
+        self.taken.append(line)
+        return line
+
+
+@dataclass(frozen=True)
+class BrokenRecord:
+    """A line that could not be read as a record, with the reason."""
+
+    reason: str
+
+
+def _one_line(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter), [])
+
+
+def _swallows_records(taken: list[str], delimiter: str, width: int, id_at: int) -> bool:
+    """True when a line inside a multi-line field reads as a whole record with an id."""
+    if width < 2:
+        return False
+    for line in taken[1:-1]:
+        cells = _one_line(line, delimiter)
+        row_id = cells[id_at].strip() if len(cells) == width else ""
+        if row_id and not any(ch.isspace() or ch == '"' for ch in row_id):
+            return True
+    return False
+
+
+def read_records(
+    source: Iterator[str], delimiter: str, width: int, id_at: int
+) -> Iterator[list[str] | BrokenRecord]:
+    """Records of a CSV stream (the header included), each line in one record or rejected."""
+    lines = _Lines(source)
+
+    def reader() -> Iterator[list[str]]:
+        return csv.reader(lines, delimiter=delimiter, strict=True)
+
+    records = reader()
+    while True:
+        lines.taken = []
+        try:
+            fields = next(records)
+        except StopIteration:
+            return
+        except (csv.Error, _RecordTooLong):
+            taken = lines.taken
+            records = reader()  # a fresh parser: the broken one's state is lost
+            if len(taken) <= 1:  # damage within one line: read it leniently, as before
+                yield _one_line(taken[0], delimiter) if taken else BrokenRecord("empty record")
+                continue
+            lines.again.extendleft(reversed(taken[1:]))
+            yield BrokenRecord("unterminated quote (the line is read alone; the next are rows)")
+            continue
+        if len(lines.taken) > 2 and _swallows_records(lines.taken, delimiter, width, id_at):
+            lines.again.extendleft(reversed(lines.taken[1:]))
+            records = reader()
+            yield BrokenRecord("unterminated quote (the line is read alone; the next are rows)")
+            continue
+        yield fields

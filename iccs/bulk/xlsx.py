@@ -55,7 +55,8 @@ class WorkbookReader:
         self.header = header
 
     def rows(self) -> Iterator[tuple[list[str], int]]:
-        """Each non-empty data row as text cut to the header's width, with its full width."""
+        """Each non-empty data row as text, fit to the header's width, with its width: empty
+        cells at the end are just empty, but cells beyond the header make the row too wide."""
         width = len(self.header)
         for values in self._rows:
             cells = [cell_text(v) for v in values]
@@ -63,8 +64,7 @@ class WorkbookReader:
                 cells.pop()
             if not cells:
                 continue  # an empty row is not a record
-            found = len(cells)
-            yield (cells + [""] * width)[:width], found
+            yield (cells + [""] * width)[:width], max(len(cells), width)
 
     def close(self) -> None:
         self._workbook.close()

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from iccs import __version__
 from service.api.errors import install_error_handlers
@@ -69,7 +70,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the installed package, not a CDN, so they
+    # work without internet; Swagger's online validator badge is off for the same reason.
+    app = FastAPIOffline(
         title="ICCS coding service",
         version=__version__,
         description=(
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Authenticate with `Authorization: Bearer KEY` (keys from `iccs keys create`)."
         ),
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     database = Database(settings.sqlalchemy_url)
     app.state.settings = settings

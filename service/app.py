@@ -18,6 +18,7 @@ from service.batcher import SuggestionBatcher
 from service.config import Settings, get_settings
 from service.db import Database
 from service.jobs.worker import start_in_service_worker
+from service.logs import RequestLogMiddleware, configure_logging
 from service.metrics import ServiceMetrics
 from service.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
 from service.model_holder import ModelHolder, ReloadSignal
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: metrics see every request, including those refused for their size.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestLogMiddleware)  # outermost: every line of a request has its id
     app.include_router(health.router)
     # Routers carry their own "/v1" prefix, so metrics see full route templates.
     app.include_router(taxonomy.router)
@@ -112,3 +114,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reviews.router)
     app.include_router(pages.router)  # /review, /dashboard and their static files
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as `iccs serve` runs it: each uvicorn worker process sets up logging first."""
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -140,7 +140,11 @@ def classify(
     try:
         from iccs.bulk.formats import ColumnError, InputReader, detect_format
 
-        detect_format(output, output_format)
+        if detect_format(output, output_format) == "jsonl" and titles is not None:
+            raise _fail(
+                "--titles is for CSV, TSV, Excel and Parquet output; JSONL suggestions carry "
+                "their English title already"
+            )
         # Open the input once before loading the model: wrong columns fail in a second.
         fmt = detect_format(input_path, input_format)
         InputReader(

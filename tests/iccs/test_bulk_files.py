@@ -72,6 +72,8 @@ def test_delimiter_and_encoding_can_be_given(tmp_path: Path, tiny_bundle: Path) 
     assert bad.exit_code == 2 and "unknown encoding 'no-such-codec'" in bad.output
     bad = runner.invoke(app, [*args, "--delimiter", "::"], env=ENV)
     assert bad.exit_code == 2 and "unusable delimiter" in bad.output
+    bad = runner.invoke(app, [*args, "--titles", "es"], env=ENV)
+    assert bad.exit_code == 2 and "--titles is for CSV" in bad.output
 
 
 def write_workbook(path: Path, rows: list[list[object]]) -> Path:

@@ -77,7 +77,7 @@ class Chunk:
 
 
 def _has_bad_bytes(value: str) -> bool:
-    """True when decoding hit bytes that are not UTF-8 (kept as lone surrogates)."""
+    """True when decoding hit bytes the encoding does not cover (kept as lone surrogates)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -147,9 +147,13 @@ class InputReader:
         except DialectError as exc:
             raise InputError(str(exc)) from None
         except UnicodeError as exc:
-            raise InputError(f"{self.path} is not {self.encoding} text: {exc}") from None
+            raise InputError(f"{self.path} is not {self._encoding_name} text: {exc}") from None
         except OSError as exc:
             raise InputError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+
+    @property
+    def _encoding_name(self) -> str:
+        return "UTF-8" if self.encoding in (None, "utf-8", "utf-8-sig") else str(self.encoding)
 
     def _require(self, columns: list[str]) -> None:
         missing = [c for c in (self.id_column, self.text_column) if c not in columns]
@@ -175,7 +179,7 @@ class InputReader:
             ) from None
         if any(_has_bad_bytes(name) for name in header):
             raise InputError(
-                f"{self.path}: the header is not {self.encoding} text (use --encoding)"
+                f"{self.path}: the header is not {self._encoding_name} text (use --encoding)"
             )
         self.columns = [name.strip() for name in header]
         self._require(self.columns)
@@ -224,8 +228,6 @@ class InputReader:
         self.arrow_schema = self._parquet.schema_arrow
         self.columns = list(self.arrow_schema.names)
         self._require(self.columns)
-        self._id_index = self.columns.index(self.id_column)
-        self._text_index = self.columns.index(self.text_column)
         self.total_size = self._parquet.metadata.num_rows
 
     # ---- reading ----------------------------------------------------------------------------
@@ -291,7 +293,7 @@ class InputReader:
             fields = (fields + [""] * width)[:width]
         row_id, text = fields[id_at], fields[text_at]
         if _has_bad_bytes("".join(fields)):
-            reason = reason or f"undecodable bytes (not {self.encoding}; see --encoding)"
+            reason = reason or f"undecodable bytes (not {self._encoding_name}; see --encoding)"
             fields = [printable(v) for v in fields]
             row_id, text = fields[id_at], fields[text_at]
         elif reason is None and (not text or text.isspace()):

@@ -7,14 +7,16 @@ splits the header into the columns asked for (or `--delimiter`).
 The csv module reads a field with an unterminated quote on to the next quote in the file, merging
 the rows in between into one text. Here every record is parsed strictly and the physical lines it
 took are kept: when a quoted field spans lines and the record breaks (or a line inside it reads as
-a complete record of its own), the first line is rejected as an unterminated quote and the lines
-after it are read again as records, so every input line ends up in the output or the rejects.
+a complete record of its own: the right number of fields, an id shaped like the record's), the
+first line is rejected as an unterminated quote and the lines after it are read again as records,
+so every input line ends up in the output or the rejects.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -105,14 +107,23 @@ def _one_line(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter), [])
 
 
-def _swallows_records(taken: list[str], delimiter: str, width: int, id_at: int) -> bool:
-    """True when a line inside a multi-line field reads as a whole record with an id."""
-    if width < 2:
+def _id_shape(value: str) -> str:
+    """Runs of digits as 9 and of letters as a: "C000123" and "C9" alike, unlike "red"."""
+    shape = re.sub(r"\d+", "9", value.strip())
+    return re.sub(r"[^\W\d_]+", "a", shape)
+
+
+def _swallows_records(
+    taken: list[str], delimiter: str, width: int, id_at: int, record_id: str
+) -> bool:
+    """True when a line inside a multi-line field reads as a whole record of its own: the
+    right number of fields and an id shaped like the record's."""
+    if width < 2 or not record_id.strip():
         return False
+    shape = _id_shape(record_id)
     for line in taken[1:-1]:
         cells = _one_line(line, delimiter)
-        row_id = cells[id_at].strip() if len(cells) == width else ""
-        if row_id and not any(ch.isspace() or ch == '"' for ch in row_id):
+        if len(cells) == width and cells[id_at].strip() and _id_shape(cells[id_at]) == shape:
             return True
     return False
 
@@ -142,7 +153,9 @@ def read_records(
             lines.again.extendleft(reversed(taken[1:]))
             yield BrokenRecord("unterminated quote (the line is read alone; the next are rows)")
             continue
-        if len(lines.taken) > 2 and _swallows_records(lines.taken, delimiter, width, id_at):
+        if len(lines.taken) > 2 and _swallows_records(
+            lines.taken, delimiter, width, id_at, fields[id_at] if id_at < len(fields) else ""
+        ):
             lines.again.extendleft(reversed(lines.taken[1:]))
             records = reader()
             yield BrokenRecord("unterminated quote (the line is read alone; the next are rows)")

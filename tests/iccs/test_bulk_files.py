@@ -189,13 +189,13 @@ def test_a_quote_that_closes_rows_later_is_still_caught(tmp_path: Path, tiny_mod
 def test_a_quoted_text_over_several_lines_stays_one_row(tmp_path: Path, tiny_model) -> None:
     source = tmp_path / "in.csv"
     source.write_text(
-        'id,text\n1,"stole a bicycle\nfrom the shed\nat night"\n2,common assault\n',
+        'id,text\n1,"stole a bicycle\nred,blue\nat night"\n2,common assault\n',
         encoding="utf-8",
     )
     summary = run_bulk(job(source, tmp_path / "out.csv"), LocalSuggester(tiny_model))
     assert summary.rows == 2 and summary.rejected == 0
     rows = read_csv(tmp_path / "out.csv")
-    assert rows[0]["text"] == "stole a bicycle\nfrom the shed\nat night"
+    assert rows[0]["text"] == "stole a bicycle\nred,blue\nat night"  # "red" is no id like "1"
 
 
 def test_the_reject_file_holds_the_start_of_a_long_text(tmp_path: Path, tiny_model) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 #: a quoted field running over more lines than this is taken as an unterminated quote
 MAX_LINES_PER_RECORD = 100
+UNTERMINATED_QUOTE = "unterminated quote (the lines after it are read as rows)"
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 _CANDIDATES = (",", ";", "\t", "|")
 _BOMS = (
@@ -151,13 +152,13 @@ def read_records(
                 yield _one_line(taken[0], delimiter) if taken else BrokenRecord("empty record")
                 continue
             lines.again.extendleft(reversed(taken[1:]))
-            yield BrokenRecord("unterminated quote (the line is read alone; the next are rows)")
+            yield BrokenRecord(UNTERMINATED_QUOTE)
             continue
         if len(lines.taken) > 2 and _swallows_records(
             lines.taken, delimiter, width, id_at, fields[id_at] if id_at < len(fields) else ""
         ):
             lines.again.extendleft(reversed(lines.taken[1:]))
             records = reader()
-            yield BrokenRecord("unterminated quote (the line is read alone; the next are rows)")
+            yield BrokenRecord(UNTERMINATED_QUOTE)
             continue
         yield fields

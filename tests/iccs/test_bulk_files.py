@@ -45,14 +45,29 @@ def excel_csv(path: Path) -> Path:
     return path
 
 
-def test_an_excel_csv_with_bom_semicolons_and_crlf_is_read(tmp_path: Path, tiny_model) -> None:
+def test_an_excel_csv_with_bom_semicolons_and_crlf_is_read(
+    tmp_path: Path, tiny_bundle: Path
+) -> None:
     source = excel_csv(tmp_path / "in.csv")
     output = tmp_path / "out.csv"
-    summary = run_bulk(
-        job(source, output, id_column="case_id", text_column="offence"),
-        LocalSuggester(tiny_model),
+    result = runner.invoke(
+        app,
+        [
+            "classify",
+            str(source),
+            "-o",
+            str(output),
+            "--id-column",
+            "case_id",
+            "--text-column",
+            "offence",
+            "--model",
+            str(tiny_bundle),
+        ],
+        env=ENV,
     )
-    assert summary.rows == 3 and summary.rejected == 0
+    assert result.exit_code == 0, result.output
+    assert "classified 3 rows" in result.output and "rejected" not in result.output
     assert output.read_text(encoding="utf-8").startswith("case_id;offence;station;iccs_code_1;")
     rows = read_csv(output, delimiter=";")  # a ';' file in, a ';' file out
     assert [r["case_id"] for r in rows] == ["A1", "A2", "A3"]

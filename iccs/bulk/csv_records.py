@@ -61,6 +61,19 @@ def sniff_encoding(path: Path, encoding: str | None) -> str:
     return next((name for bom, name in _BOMS if start.startswith(bom)), "utf-8-sig")
 
 
+def transcode_to_utf8(path: Path, encoding: str) -> None:
+    """Rewrite a text file in `encoding` as UTF-8, in place (an upload, before it is queued)."""
+    source_encoding = sniff_encoding(path, encoding)
+    target = path.with_name(path.name + ".utf8")
+    with (
+        path.open(encoding=source_encoding, errors="surrogateescape", newline="") as source,
+        target.open("w", encoding="utf-8", errors="surrogateescape", newline="") as out,
+    ):
+        while block := source.read(1 << 20):
+            out.write(block)
+    target.replace(path)
+
+
 def sniff_delimiter(header_line: str, default: str, wanted: Iterable[str]) -> str:
     """The delimiter that splits the header into the wanted columns; else the one giving most."""
     wanted = set(wanted)

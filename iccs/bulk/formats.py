@@ -293,7 +293,8 @@ class InputReader:
             fields = (fields + [""] * width)[:width]
         row_id, text = fields[id_at], fields[text_at]
         if _has_bad_bytes("".join(fields)):
-            reason = reason or f"undecodable bytes (not {self._encoding_name}; see --encoding)"
+            hint = "name the encoding, e.g. cp1252"
+            reason = reason or f"undecodable bytes (not {self._encoding_name}; {hint})"
             fields = [printable(v) for v in fields]
             row_id, text = fields[id_at], fields[text_at]
         elif reason is None and (not text or text.isspace()):

@@ -91,3 +91,26 @@ def test_a_broken_xlsx_upload_is_refused(svc: Service) -> None:
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid_input" and "not a readable .xlsx workbook" in error["message"]
+
+
+def test_a_cp1252_upload_is_read_with_the_encoding_given(svc: Service) -> None:
+    content = "case_id,offence\nW1,Robo de vehículo\nW2,daño a la propiedad\n".encode("cp1252")
+
+    def send(**form: str) -> dict:
+        response = svc.client.post(
+            "/v1/batches",
+            files={"file": ("windows.csv", content, "text/csv")},
+            data={"id_column": "case_id", "text_column": "offence", **form},
+            headers=svc.headers("submitter"),
+        )
+        assert response.status_code in (202, 400), response.text
+        return response.json()
+
+    body = finished(svc, send(encoding="cp1252"))
+    assert body["rows_done"] == 2 and body["rows_rejected"] == 0
+    body = finished(svc, send())  # read as UTF-8: the accented rows are refused, with the hint
+    assert body["rows_rejected"] == 2
+    (reason,) = body["reject_reasons"]
+    assert reason == "undecodable bytes (not UTF-8; name the encoding, e.g. cp1252)"
+    error = send(encoding="klingon")["error"]
+    assert error["code"] == "invalid_input" and "unknown encoding 'klingon'" in error["message"]

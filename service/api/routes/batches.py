@@ -19,6 +19,7 @@ from sqlalchemy import update
 from starlette.background import BackgroundTask
 
 from iccs.bulk import InputError
+from iccs.bulk.csv_records import DialectError, transcode_to_utf8
 from iccs.bulk.formats import InputReader, detect_format
 from iccs.bulk.titles import TitleLanguage
 from service.api.deps import SessionDep, SettingsDep, SubmitterDep
@@ -100,6 +101,15 @@ def create_batch(
         Literal["csv", "tsv", "jsonl", "parquet", "xlsx"] | None,
         Form(alias="format", description="File format; default: from the file name."),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        Form(
+            max_length=40,
+            description="Text encoding of a CSV, TSV or JSONL file when it is not UTF-8 "
+            "(default: UTF-8, or as its byte-order mark says).",
+            examples=["cp1252"],
+        ),
+    ] = None,
 ) -> BatchOut:
     """Queue a file for classification; poll GET /v1/batches/{id} for progress."""
     filename = Path(file.filename or "upload").name
@@ -114,7 +124,12 @@ def create_batch(
     with source.open("wb") as handle:
         shutil.copyfileobj(file.file, handle, length=1 << 20)
     try:  # wrong columns or an unreadable file: refuse now, not in the worker
+        if encoding and fmt in ("csv", "tsv", "jsonl"):
+            transcode_to_utf8(source, encoding)  # the worker reads UTF-8
         InputReader(source, fmt, id_column, text_column).close()
+    except DialectError as exc:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise APIError(400, str(exc), code="invalid_input") from None
     except InputError as exc:
         shutil.rmtree(directory, ignore_errors=True)
         message = str(exc).replace(str(source), filename)

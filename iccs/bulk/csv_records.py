@@ -19,11 +19,13 @@ import csv
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: a quoted field running over more lines than this is taken as an unterminated quote
 MAX_LINES_PER_RECORD = 100
+#: a longer line is rejected unparsed (its start still gives the id), so memory stays bounded
+MAX_LINE_CHARS = 1_000_000
 UNTERMINATED_QUOTE = "unterminated quote (the lines after it are read as rows)"
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 _CANDIDATES = (",", ";", "\t", "|")
@@ -92,12 +94,17 @@ class _RecordTooLong(Exception):
 
 
 class _Lines:
-    """Physical lines of the file, remembering those taken by the record being read."""
+    """Physical lines of the file, remembering those taken by the record being read.
+
+    A line over MAX_LINE_CHARS is not handed to the csv module (which holds a field as 4 bytes a
+    character, 200 MB for a 50 MB text): it is set aside in `too_long` and the record stops.
+    """
 
     def __init__(self, source: Iterator[str]) -> None:
         self.source = source
         self.again: deque[str] = deque()  # lines to read once more, after a recovery
         self.taken: list[str] = []
+        self.too_long: str | None = None
 
     def __iter__(self) -> _Lines:
         return self
@@ -106,15 +113,19 @@ class _Lines:
         if len(self.taken) >= MAX_LINES_PER_RECORD:
             raise _RecordTooLong
         line = self.again.popleft() if self.again else next(self.source)
+        if len(line) > MAX_LINE_CHARS:
+            self.too_long = line
+            raise _RecordTooLong
         self.taken.append(line)
         return line
 
 
 @dataclass(frozen=True)
 class BrokenRecord:
-    """A line that could not be read as a record, with the reason."""
+    """A line that could not be read as a record: the reason, and what its start says."""
 
     reason: str
+    cells: list[str] = field(default_factory=list)
 
 
 def _one_line(line: str, delimiter: str) -> list[str]:
@@ -151,6 +162,12 @@ def read_records(
     def reader() -> Iterator[list[str]]:
         return csv.reader(lines, delimiter=delimiter, strict=True)
 
+    def read_again(taken: list[str]) -> None:
+        if lines.too_long is not None:  # read the long line again, to reject it on its own
+            lines.again.appendleft(lines.too_long)
+            lines.too_long = None
+        lines.again.extendleft(reversed(taken))
+
     records = reader()
     while True:
         lines.taken = []
@@ -161,17 +178,22 @@ def read_records(
         except (csv.Error, _RecordTooLong):
             taken = lines.taken
             records = reader()  # a fresh parser: the broken one's state is lost
-            if len(taken) <= 1:  # damage within one line: read it leniently, as before
-                yield _one_line(taken[0], delimiter) if taken else BrokenRecord("empty record")
+            if not taken and lines.too_long is not None:
+                start, lines.too_long = _one_line(lines.too_long[:MAX_LINE_CHARS], delimiter), None
+                yield BrokenRecord(f"line longer than {MAX_LINE_CHARS:,} characters", start)
                 continue
-            lines.again.extendleft(reversed(taken[1:]))
-            yield BrokenRecord(UNTERMINATED_QUOTE)
+            if len(taken) == 1 and lines.too_long is None:
+                yield _one_line(taken[0], delimiter)  # damage within one line: read leniently
+                continue
+            read_again(taken[1:])
+            yield BrokenRecord(UNTERMINATED_QUOTE, _one_line(taken[0].rstrip("\r\n"), delimiter))
             continue
         if len(lines.taken) > 2 and _swallows_records(
             lines.taken, delimiter, width, id_at, fields[id_at] if id_at < len(fields) else ""
         ):
-            lines.again.extendleft(reversed(lines.taken[1:]))
+            first = lines.taken[0].rstrip("\r\n")
+            read_again(lines.taken[1:])
             records = reader()
-            yield BrokenRecord(UNTERMINATED_QUOTE)
+            yield BrokenRecord(UNTERMINATED_QUOTE, _one_line(first, delimiter))
             continue
         yield fields

@@ -274,7 +274,8 @@ class InputReader:
         width, id_at, keep = len(self.columns), self._id_index, self.keep_rows
         for fields in read_records(iter(self._handle), self.delimiter, width, id_at):
             if isinstance(fields, BrokenRecord):
-                yield "", "", fields.reason, [""] * width if keep else []
+                cells = [printable(c) for c in (fields.cells + [""] * width)[:width]]
+                yield cells[id_at], cells[self._text_index], fields.reason, cells if keep else []
                 continue
             if not fields:
                 continue  # a blank line is not a record

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
-from iccs.bulk import BulkJob, LocalSuggester, run_bulk
+from iccs.bulk import BulkJob, LocalSuggester, csv_records, run_bulk
 from iccs.bulk.titles import code_titles
 from iccs.bulk.writers import REJECT_TEXT_CHARS
 from iccs.cli import app
@@ -183,11 +183,12 @@ def test_an_unterminated_quote_never_swallows_the_next_rows(tmp_path: Path, tiny
     summary = run_bulk(job(source, output), LocalSuggester(tiny_model))
     assert summary.rows == 6 and summary.rejected == 1  # 6 lines in, 6 rows out
     rows = read_csv(output)
-    assert [r["text"] for r in rows] == ["theft", "", "burglary", "robbery", "fraud", "arson"]
-    assert [r["id"] for r in rows][2:] == ["3", "4", "5", "6"]
+    texts = ["theft", "assault with", "burglary", "robbery", "fraud", "arson"]
+    assert [r["text"] for r in rows] == texts and [r["id"] for r in rows] == list("123456")
+    assert rows[1]["iccs_code_1"] == "" and rows[2]["iccs_code_1"]
     _, *rejected = read_rejects(tmp_path / "out.csv.rejects.csv")
-    assert len(rejected) == 1 and rejected[0][0] == "2"
-    assert rejected[0][2].startswith("unterminated quote")
+    assert [row[:2] for row in rejected] == [["2", "2"]]  # the line's id and text start stay
+    assert rejected[0][2].startswith("unterminated quote") and rejected[0][4] == "assault with"
 
 
 def test_a_quote_that_closes_rows_later_is_still_caught(tmp_path: Path, tiny_model) -> None:
@@ -196,7 +197,7 @@ def test_a_quote_that_closes_rows_later_is_still_caught(tmp_path: Path, tiny_mod
     source.write_text('id,text\n1,"theft of a car\n2,assault\n3,""\n4,robbery\n', encoding="utf-8")
     summary = run_bulk(job(source, tmp_path / "out.csv"), LocalSuggester(tiny_model))
     assert summary.rows == 4 and summary.rejected == 2
-    assert [r["id"] for r in read_csv(tmp_path / "out.csv")] == ["", "2", "3", "4"]
+    assert [r["id"] for r in read_csv(tmp_path / "out.csv")] == ["1", "2", "3", "4"]
     reasons = [row[2] for row in read_rejects(tmp_path / "out.csv.rejects.csv")[1:]]
     assert reasons[0].startswith("unterminated quote") and reasons[1] == "missing text"
 
@@ -222,6 +223,23 @@ def test_the_reject_file_holds_the_start_of_a_long_text(tmp_path: Path, tiny_mod
     assert header[3:] == ["text_length", f"text (first {REJECT_TEXT_CHARS} characters)"]
     assert row[:4] == ["1", "1", "text longer than 5000 characters", "20000"]
     assert row[4] == long_text[:REJECT_TEXT_CHARS]
+
+
+def test_a_huge_line_is_rejected_without_being_parsed(
+    tmp_path: Path, tiny_model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csv_records, "MAX_LINE_CHARS", 1000)
+    source = tmp_path / "in.csv"
+    source.write_text(
+        f'id,text\n1,"theft\n2,{"y" * 5000}\n3,assault\n4,robbery\n', encoding="utf-8"
+    )
+    summary = run_bulk(job(source, tmp_path / "out.csv"), LocalSuggester(tiny_model))
+    assert summary.rows == 4 and summary.rejected == 2
+    assert [r["id"] for r in read_csv(tmp_path / "out.csv")] == ["1", "2", "3", "4"]
+    rejected = {row[1]: row for row in read_rejects(tmp_path / "out.csv.rejects.csv")[1:]}
+    assert rejected["1"][2].startswith("unterminated quote")
+    assert rejected["2"][2] == "line longer than 1,000 characters"
+    assert rejected["2"][4] == "y" * 998  # its start: the line was cut before it was parsed
 
 
 def test_a_folder_as_input_or_output_is_a_clear_error(tmp_path: Path, tiny_bundle: Path) -> None:

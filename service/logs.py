@@ -102,8 +102,8 @@ def configure_logging(settings: Settings) -> None:
 
 def quiet_alembic() -> None:
     """Alembic logs every step at INFO; keep it for DEBUG only."""
-    if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    debug = logging.getLogger().isEnabledFor(logging.DEBUG)
+    logging.getLogger("alembic").setLevel(logging.NOTSET if debug else logging.WARNING)
 
 
 def _request_id(scope: Scope) -> str:

@@ -12,7 +12,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, so code changes do not reinstall them.
+# Dependencies first, so code changes do not reinstall them. Only the runtime lock: the
+# development tools (requirements-dev.lock: pytest, mypy, ruff, selenium) stay out of the image.
 COPY requirements.lock ./
 RUN pip install --extra-index-url "$TORCH_INDEX_URL" -r requirements.lock
 # Code, taxonomy, corpus and whatever models/ holds (see .dockerignore for what stays out).
@@ -53,6 +54,8 @@ USER iccs
 # SQLite database, development key and reload marker; mount a volume to keep them.
 VOLUME ["/var/lib/iccs"]
 EXPOSE 8000
+# HEALTHCHECK is part of the Docker image format only: podman and buildah drop it from OCI images
+# unless they build with `--format docker` (see the README, "Docker").
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request; url = f\"http://127.0.0.1:{os.environ.get('ICCS_PORT', '8000')}/readyz\"; sys.exit(0 if urllib.request.urlopen(url, timeout=4).status == 200 else 1)"]
 ENTRYPOINT ["iccs"]

@@ -10,10 +10,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install model serve test lint typecheck browser format bench clean
 
-$(STAMP): pyproject.toml requirements.lock
+# requirements.lock pins what runs (the Docker image installs only it); requirements-dev.lock pins
+# the development tools on top (pytest, mypy, ruff, selenium).
+$(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
-	$(BIN)/python -m pip install -q -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m pip install -q -c requirements.lock -c requirements-dev.lock -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv with the pinned dependencies and the `iccs` command

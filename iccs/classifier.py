@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -148,9 +149,17 @@ class ICCSClassifier:
         index = {c: i for i, c in enumerate(self.classes_)}
         y = np.array([index[c] for c in canonical])
         keys = [normalize(t) for t in texts]
-        for expert in self.experts:
-            logger.info("fitting the %s expert on %d texts", expert.name, len(keys))
+        for number, expert in enumerate(self.experts, start=1):
+            logger.info(
+                "expert %d/%d: fitting %s on %d texts",
+                number,
+                len(self.experts),
+                expert.name,
+                len(keys),
+            )
+            started = time.perf_counter()
             expert.fit(keys, y, sample_weight)
+            logger.info("expert %s fitted in %.1f s", expert.name, time.perf_counter() - started)
         self._hierarchy = None
         self.first_stage = None
         self.blend = Blend(

@@ -1,4 +1,4 @@
-"""`iccs classify`: code a whole file (CSV, TSV, JSONL or Parquet), resumably, in one command.
+"""`iccs classify`: code a whole file (CSV, TSV, JSONL, Parquet, Excel), resumably, in one command.
 
 Kept apart from iccs/cli.py because it carries most of the command line's options; it is
 registered on the core app there. Heavy imports happen inside the command.
@@ -24,6 +24,12 @@ class Engine(enum.StrEnum):
     ray = "ray"
 
 
+class TitleLanguage(enum.StrEnum):
+    en = "en"
+    es = "es"
+    ko = "ko"
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(code)
@@ -31,10 +37,11 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 def classify(
     input_path: Annotated[
-        Path, typer.Argument(metavar="INPUT", help="CSV, TSV, JSONL or Parquet file.")
+        Path, typer.Argument(metavar="INPUT", help="CSV, TSV, JSONL, Parquet or .xlsx file.")
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Output file: .jsonl, .csv, .tsv or .parquet.")
+        Path,
+        typer.Option("--output", "-o", help="Output file: .jsonl, .csv, .tsv, .parquet or .xlsx."),
     ],
     id_column: Annotated[str, typer.Option(help="Column holding the record id.")] = "id",
     text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
@@ -44,8 +51,24 @@ def classify(
         str | None,
         typer.Option(
             "--format",
-            help="Input format when the extension does not say: csv, tsv, jsonl, parquet.",
+            help="Input format when the extension does not say: csv, tsv, jsonl, parquet, xlsx.",
         ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            help="CSV field separator: ',', ';', '|' or tab (default: sniffed from the header)."
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Text encoding of the input, e.g. cp1252 (default: UTF-8, or as its BOM says)."
+        ),
+    ] = None,
+    titles: Annotated[
+        TitleLanguage | None,
+        typer.Option(help="Add code titles in this language to CSV, Excel or Parquet output."),
     ] = None,
     output_format: Annotated[
         str | None, typer.Option(help="Output format when the extension does not say.")
@@ -77,18 +100,25 @@ def classify(
     """Classify every row of a file; the output has every input row once, in input order.
 
     JSONL output: one {"id", "suggestions", "needs_review", "model_version"} object per row.
-    CSV/Parquet output: every input column, then iccs_code_1, confidence_1, ..., needs_review,
-    model_version.
+    CSV/Excel/Parquet output: every input column, then iccs_code_1, [iccs_title_1,]
+    confidence_1, ..., needs_review, model_version. CSV output keeps a CSV input's separator.
     """
     from iccs.bulk import BulkJob, Cancelled, InputError, LocalSuggester, ResumeError, run_bulk
+    from iccs.bulk.csv_records import DialectError, parse_delimiter
     from iccs.bulk.progress import BarProgress, LogProgress, ProgressReporter
     from iccs.bundle import BundleError
     from iccs.serving import load_default_model, model_version
 
     if input_path.resolve() == output.resolve():
         raise _fail("the output must not be the input file")
+    if output.is_dir():
+        raise _fail(f"{output} is a folder; give the output file, e.g. {output / 'results.csv'}")
     if not output.parent.is_dir():
         raise _fail(f"output folder not found: {output.parent}")
+    try:
+        delimiter = parse_delimiter(delimiter)
+    except DialectError as exc:
+        raise _fail(str(exc)) from None
     job = BulkJob(
         input=input_path,
         output=output,
@@ -103,14 +133,22 @@ def classify(
         max_text_length=max_text_length,
         checkpoint_seconds=checkpoint_every,
         resume=resume,
+        delimiter=delimiter,
+        encoding=encoding,
+        titles=titles.value if titles else None,
     )
     try:
         from iccs.bulk.formats import ColumnError, InputReader, detect_format
 
-        detect_format(output, output_format)
+        if detect_format(output, output_format) == "jsonl" and titles is not None:
+            raise _fail(
+                "--titles is for CSV, TSV, Excel and Parquet output; JSONL suggestions carry "
+                "their English title already"
+            )
         # Open the input once before loading the model: wrong columns fail in a second.
+        fmt = detect_format(input_path, input_format)
         InputReader(
-            input_path, detect_format(input_path, input_format), id_column, text_column
+            input_path, fmt, id_column, text_column, delimiter=delimiter, encoding=encoding
         ).close()
     except ColumnError as exc:
         raise _fail(f"{exc} (use --id-column / --text-column)") from None
@@ -153,9 +191,16 @@ def _print_summary(summary: object, output: Path, rejects_path: Path) -> None:
     assert isinstance(summary, Summary)
     taxonomy = load_taxonomy()
     print_ = err_console.print
+    if summary.resumed_after:
+        print_(
+            f"resumed after row {summary.resumed_after:,} (done by the interrupted run); "
+            "the figures cover the whole file",
+            highlight=False,
+        )
     print_(
         f"classified {summary.rows:,} rows ({summary.distinct_texts:,} distinct texts) -> {output}",
         highlight=False,
+        soft_wrap=True,
     )
     if summary.rejected:
         print_(f"rejected {summary.rejected:,} rows -> {rejects_path}", highlight=False)
@@ -167,9 +212,14 @@ def _print_summary(summary: object, output: Path, rejects_path: Path) -> None:
     classified = max(summary.rows - summary.rejected, 1)
     if summary.sections:
         print_("by ICCS section:", highlight=False)
+    titles = {
+        section: NONE_TITLE if section == NONE_CODE else taxonomy.get(section).title_en
+        for section in summary.sections
+    }
+    width = max(map(len, titles.values()), default=0)  # whole names, never cut
     for section, count in sorted(summary.sections.items()):
-        title = NONE_TITLE if section == NONE_CODE else taxonomy.get(section).title_en
         print_(
-            f"  {section:<4} {title[:44]:<44} {count:>10,} {count / classified:6.1%}",
+            f"  {section:<4} {titles[section]:<{width}} {count:>10,} {count / classified:6.1%}",
             highlight=False,
+            soft_wrap=True,
         )

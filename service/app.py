@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from iccs import __version__
 from iccs.search import load_search_index
@@ -20,6 +21,7 @@ from service.batcher import SuggestionBatcher
 from service.config import Settings, get_settings
 from service.db import Database
 from service.jobs.worker import start_in_service_worker
+from service.logs import RequestLogMiddleware, configure_logging
 from service.metrics import ServiceMetrics
 from service.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
 from service.model_holder import ModelHolder, ReloadSignal
@@ -75,7 +77,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the installed package, not a CDN, so they
+    # work without internet; Swagger's online validator badge is off for the same reason.
+    app = FastAPIOffline(
         title="ICCS coding service",
         version=__version__,
         description=(
@@ -84,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         lifespan=lifespan,
         dependencies=[Depends(reject_unknown_query_parameters)],
+        swagger_ui_parameters={"validatorUrl": None},
     )
     database = Database(settings.sqlalchemy_url)
     app.state.settings = settings
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: metrics see every request, including those refused for their size.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestLogMiddleware)  # outermost: every line of a request has its id
     app.include_router(health.router)
     # Routers carry their own "/v1" prefix, so metrics see full route templates.
     app.include_router(taxonomy.router)
@@ -119,3 +125,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reviews.router)
     app.include_router(pages.router)  # /review, /dashboard and their static files
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as `iccs serve` runs it: each uvicorn worker process sets up logging first."""
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

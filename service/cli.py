@@ -32,8 +32,10 @@ def _database() -> tuple[Settings, Database]:
     """Settings and a migrated database (commands may run before the service ever started)."""
     from service.config import get_settings
     from service.db import Database
+    from service.logs import configure_logging
 
     settings = get_settings()
+    configure_logging(settings)  # ICCS_LOG_LEVEL / ICCS_LOG_FORMAT; Alembic's steps stay out
     database = Database(settings.sqlalchemy_url)
     database.upgrade()
     return settings, database
@@ -81,6 +83,17 @@ def _prepare_metrics_dir(workers: int, data_dir: Path) -> None:
         stale.unlink()
 
 
+def _page_urls(host: str, port: int) -> list[tuple[str, str]]:
+    """What to open in a browser; a wildcard bind address is shown as the local host."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    return [
+        ("API docs", f"{base}/docs"),
+        ("review queue", f"{base}/review"),
+        ("dashboard", f"{base}/dashboard"),
+    ]
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.", envvar="ICCS_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", envvar="ICCS_PORT")] = 8000,
@@ -94,7 +107,7 @@ def serve(
     """Start the HTTP service (migrates the database first)."""
     import uvicorn
 
-    settings, database = _database()  # once, before the workers start
+    settings, database = _database()  # migrates once, before the workers start
     if settings.is_development:
         key = _development_key(database, settings.data_dir)
         _say(f"development mode; admin API key: {key}")
@@ -102,13 +115,17 @@ def serve(
     database.dispose()
     workers = workers or _available_cores()
     _prepare_metrics_dir(workers, settings.data_dir)
+    for label, url in _page_urls(host, port):
+        _say(f"  {label + ':':<14}{url}")
     uvicorn.run(
-        "service.app:create_app",
+        "service.app:create_served_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        log_config=None,  # the service's own handler and format (service/logs.py)
+        access_log=False,  # one line per request comes from RequestLogMiddleware instead
     )
 
 

@@ -6,12 +6,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from iccs.paths import PROJECT_ROOT
 
 Environment = Literal["development", "test", "production"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class Settings(BaseSettings):
@@ -78,6 +79,24 @@ class Settings(BaseSettings):
         description="How long a verified key is trusted without asking the database again; "
         "also the longest a revoked key keeps working.",
     )
+
+    # logs
+    log_level: LogLevel = Field(
+        default="INFO",
+        description="Least severe log level written (DEBUG also shows Alembic's migration steps).",
+        examples=["INFO", "DEBUG"],
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: plain lines; json: one JSON object per line (time, level, logger, "
+        "message, request_id; request lines add method, route, status, latency_ms).",
+        examples=["json"],
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @property
     def sqlalchemy_url(self) -> str:

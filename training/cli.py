@@ -63,6 +63,15 @@ def train(
         + ("promoted to champion" if result.promoted else "champion kept (worse on dev)"),
         highlight=False,
     )
+    if result.tracking is not None:
+        from training.tracking import tracking_uri
+
+        console.print(
+            f"MLflow run {result.tracking.run_id} (experiment {settings.experiment!r}); "
+            f"to browse runs, metrics and plots:\n  mlflow ui --backend-store-uri {tracking_uri()}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def evaluate(
@@ -81,6 +90,9 @@ def evaluate(
             "(one model per held-out jurisdiction: minutes). Default: the bundle's stored LOJO."
         ),
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the figures as one JSON object instead.")
+    ] = False,
 ) -> None:
     """Write evaluation.json, reliability.png and coverage_precision.png for a model, with its
     leave-one-jurisdiction-out figures."""
@@ -89,6 +101,7 @@ def evaluate(
     from training.corpus import load_corpus
     from training.evaluate import evaluate_frame, write_report
     from training.plots import write_plots
+    from training.report_table import evaluation_summary, evaluation_tables
 
     try:
         classifier, metadata = load_default_model(model)
@@ -108,44 +121,11 @@ def evaluate(
     report["lojo"] = _lojo_figures(classifier, model, lojo)
     path = write_report(report, output)
     write_plots(records, output, source.name, classifier.operating.review_threshold)
-    overall = report["overall"]
-    console.print(
-        json.dumps(
-            {
-                k: overall[k]
-                for k in (
-                    "n",
-                    "exact_at_1",
-                    "exact_at_3",
-                    "section_accuracy",
-                    "division_accuracy",
-                    "group_accuracy",
-                    "class_accuracy",
-                    "macro_f1",
-                    "ece",
-                )
-            },
-            indent=1,
-        ),
-        highlight=False,
-    )
-    console.print(f"autocoding: {json.dumps(overall['autocoding'])}", highlight=False)
-    if report["lojo"]:
-        pooled = report["lojo"]["pooled"]
-        console.print(
-            "LOJO (pooled): "
-            + json.dumps(
-                {
-                    language: {
-                        k: round(float(v[k]), 4)
-                        for k in ("n", "exact_at_1", "exact_at_3", "section_accuracy", "ece")
-                    }
-                    | {"autocoding_p97": round(v["autocoding"]["0.97"]["rate"], 4)}
-                    for language, v in pooled.items()
-                }
-            ),
-            highlight=False,
-        )
+    if as_json:
+        print(json.dumps(evaluation_summary(report), ensure_ascii=False))
+        return
+    for table in evaluation_tables(report, f"{source.name}{'' if data else ' (test split)'}"):
+        console.print(table)
     console.print(f"report: {path}", highlight=False)
 
 

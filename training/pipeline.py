@@ -37,6 +37,32 @@ logger = logging.getLogger(__name__)
 PROMOTION_METRIC = "exact_at_1"
 
 
+class StageLog:
+    """Logs each training stage as it starts and how long it took: a full run takes an hour."""
+
+    STAGES = ("corpus", "experts", "calibration", "evaluation", "bundle", "tracking")
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.started = 0.0
+
+    def start(self, name: str) -> None:
+        self.finish()
+        self.current, self.started = name, time.perf_counter()
+        logger.info("[%d/%d] %s ...", self.STAGES.index(name) + 1, len(self.STAGES), name)
+
+    def finish(self) -> None:
+        if self.current is not None:
+            logger.info(
+                "[%d/%d] %s done in %.1f s",
+                self.STAGES.index(self.current) + 1,
+                len(self.STAGES),
+                self.current,
+                time.perf_counter() - self.started,
+            )
+        self.current = None
+
+
 @dataclass
 class TrainingConfig:
     """What `--config FILE` (TOML) may set; `[classifier]` holds ClassifierConfig fields."""
@@ -180,15 +206,24 @@ def _calibrate_on_lojo(
 
 def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingResult:
     started = time.perf_counter()
+    stages = StageLog()
+    stages.start("corpus")
     corpus = load_corpus(config.corpus)
     reviews = [load_review_rows(path, corpus) for path in config.review_exports]
     train_frame = _training_frame(config, corpus, reviews)
     dev = corpus[corpus["split"] == "dev"]
     test = corpus[corpus["split"] == "test"]
+    logger.info(
+        "%d corpus rows: training on %d texts, dev %d, test %d",
+        len(corpus),
+        len(train_frame),
+        len(dev),
+        len(test),
+    )
+    stages.start("experts")  # the classifier logs each expert with its time
     knn = [config.classifier.knn_embedder] if config.classifier.knn_embedder else []
     for name in dict.fromkeys([*config.classifier.embedders, *knn]):
         memoize_embedder(name, config.embedding_cache)
-    logger.info("training on %d texts (test %d)", len(train_frame), len(test))
     model = ICCSClassifier(config.classifier).fit_experts(
         train_frame["text"].tolist(),
         train_frame["iccs_code"].tolist(),
@@ -198,11 +233,14 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     use_lojo = config.lojo and bool(plan(corpus[corpus["split"] != "test"]))
     if config.lojo and not use_lojo:
         logger.warning("the corpus has no real rows with a jurisdiction: calibrating on dev")
+    stages.start("calibration")
     if use_lojo:
+        logger.info("calibrating on held-out jurisdictions (a model per jurisdiction)")
         lojo_report, thresholds = _calibrate_on_lojo(model, config, corpus)
         fitted_on = "lojo"
         dev_report = None
     else:
+        logger.info("calibrating on the dev split (%d texts)", len(dev))
         model.calibrate(dev["text"].tolist(), dev["iccs_code"].tolist())
         dev_report, _ = evaluate_frame(model, dev)
         thresholds = dev_thresholds(dev_report)
@@ -215,7 +253,9 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
         fitted_on=fitted_on,
     )
     fit_seconds = time.perf_counter() - started
+    stages.start("evaluation")
     test_report, test_records = evaluate_frame(model, test, thresholds)
+    stages.start("bundle")
     version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     bundle = (output_root or models_dir()) / config.name / version
     reports = {"test": test_report} | ({"dev": dev_report} if dev_report else {})
@@ -268,6 +308,7 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
         "none" if champion_score is None else f"{champion_score:.4f} ({champion_dir})",
         "promoted" if promoted else "kept the champion",
     )
+    stages.start("tracking")
     flat = _flat_metrics(test_report, "test")
     if dev_report:
         flat |= _flat_metrics(dev_report, "dev")
@@ -283,4 +324,5 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
         promote=promoted,
         register=config.register,
     )
+    stages.finish()
     return TrainingResult(bundle=bundle, metrics=metrics, promoted=promoted, tracking=tracking)

@@ -1,8 +1,9 @@
-"""Streaming readers for bulk input: CSV, TSV, JSONL and Parquet, one bounded chunk at a time.
+"""Streaming readers for bulk input (CSV, TSV, JSONL, Parquet, Excel), one bounded chunk at a time.
 
 A reader never stops on a bad row: it marks it rejected with a reason and goes on, so one broken
 record in a million does not lose the run. It stops at once (InputError) on what makes the whole
 file unusable: a missing file, an unreadable header, or columns that are not there.
+CSV dialects are sniffed in `csv_records`; `.xlsx` workbooks are read in `xlsx`.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-Format = Literal["csv", "tsv", "jsonl", "parquet"]
-FORMATS: tuple[Format, ...] = ("csv", "tsv", "jsonl", "parquet")
+from iccs.bulk.csv_records import BrokenRecord, DialectError, read_records, sniff_delimiter
+from iccs.bulk.csv_records import sniff_encoding as _sniff_encoding
+
+Format = Literal["csv", "tsv", "jsonl", "parquet", "xlsx"]
+FORMATS: tuple[Format, ...] = ("csv", "tsv", "jsonl", "parquet", "xlsx")
 _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
     ".txt": "csv",
@@ -26,6 +30,7 @@ _EXTENSIONS: dict[str, Format] = {
     ".ndjson": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".xlsx": "xlsx",
 }
 DEFAULT_MAX_TEXT_LENGTH = 5000
 
@@ -47,8 +52,8 @@ def detect_format(path: Path, override: str | None = None) -> Format:
     name = (override or "").lower() or _EXTENSIONS.get(path.suffix.lower())
     if name not in FORMATS:
         raise InputError(
-            f"unsupported format {override or path.suffix!r}: use .csv, .tsv, .jsonl or .parquet "
-            "(or --format)"
+            f"unsupported format {override or path.suffix!r}: use .csv, .tsv, .jsonl, .parquet "
+            "or .xlsx (or --format)"
         )
     return name
 
@@ -72,7 +77,7 @@ class Chunk:
 
 
 def _has_bad_bytes(value: str) -> bool:
-    """True when decoding hit bytes that are not UTF-8 (kept as lone surrogates)."""
+    """True when decoding hit bytes the encoding does not cover (kept as lone surrogates)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -123,8 +128,11 @@ class InputReader:
         chunk_size: int = 8192,
         max_text_length: int = DEFAULT_MAX_TEXT_LENGTH,
         keep_rows: bool = False,
+        delimiter: str | None = None,
+        encoding: str | None = None,
     ) -> None:
         self.path, self.format = path, fmt
+        self.delimiter, self.encoding = delimiter, encoding  # sniffed when None (CSV, TSV)
         self.id_column, self.text_column = id_column, text_column
         self.chunk_size, self.max_text_length, self.keep_rows = (
             chunk_size,
@@ -135,28 +143,43 @@ class InputReader:
         self.arrow_schema: Any = None  # the Parquet schema, when the input is Parquet
         self._handle: IO[str] | None = None
         self._parquet: Any = None
+        self._workbook: Any = None
         self.total_size = 0  # bytes (text formats) or rows (Parquet), for progress
         self.rows_read = 0
         self._open()
 
     # ---- opening: everything that can make the whole file unusable is checked here ---------
     def _open(self) -> None:
+        if self.path.is_dir():
+            raise InputError(f"{self.path} is a folder; give the input file itself")
         if not self.path.is_file():
             raise InputError(f"input file not found: {self.path}")
         try:
             if self.format == "parquet":
                 self._open_parquet()
+            elif self.format == "xlsx":
+                self._open_workbook()
             else:
+                encoding = _sniff_encoding(self.path, self.encoding)
+                self.encoding = encoding
                 self._handle = self.path.open(
-                    encoding="utf-8-sig", errors="surrogateescape", newline=""
+                    encoding=encoding, errors="surrogateescape", newline=""
                 )
                 self.total_size = self.path.stat().st_size
                 if self.format == "jsonl":
                     self._peek_jsonl_columns()
                 else:
                     self._read_csv_header()
+        except DialectError as exc:
+            raise InputError(str(exc)) from None
+        except UnicodeError as exc:
+            raise InputError(f"{self.path} is not {self._encoding_name} text: {exc}") from None
         except OSError as exc:
             raise InputError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+
+    @property
+    def _encoding_name(self) -> str:
+        return "UTF-8" if self.encoding in (None, "utf-8", "utf-8-sig") else str(self.encoding)
 
     def _require(self, columns: list[str]) -> None:
         missing = [c for c in (self.id_column, self.text_column) if c not in columns]
@@ -168,20 +191,39 @@ class InputReader:
 
     def _read_csv_header(self) -> None:
         assert self._handle is not None
-        delimiter = "\t" if self.format == "tsv" else ","
-        self._csv = csv.reader(self._handle, delimiter=delimiter)
+        first_line = self._handle.readline()
+        if self.delimiter is None:
+            default = "\t" if self.format == "tsv" else ","
+            self.delimiter = sniff_delimiter(
+                first_line, default, (self.id_column, self.text_column)
+            )
         try:
-            header = next(self._csv, [])
+            header = next(csv.reader([first_line], delimiter=self.delimiter), [])
         except csv.Error as exc:
             raise InputError(
                 f"{self.path} is not readable as {self.format.upper()}: {exc}"
             ) from None
         if any(_has_bad_bytes(name) for name in header):
-            raise InputError(f"{self.path}: the header is not UTF-8 text")
+            raise InputError(
+                f"{self.path}: the header is not {self._encoding_name} text (use --encoding)"
+            )
         self.columns = [name.strip() for name in header]
         self._require(self.columns)
         self._id_index = self.columns.index(self.id_column)
         self._text_index = self.columns.index(self.text_column)
+
+    def _open_workbook(self) -> None:
+        from iccs.bulk.xlsx import WorkbookError, WorkbookReader
+
+        try:
+            self._workbook = WorkbookReader(self.path)
+        except WorkbookError as exc:
+            raise InputError(str(exc)) from None
+        self.columns = self._workbook.header
+        self._require(self.columns)
+        self._id_index = self.columns.index(self.id_column)
+        self._text_index = self.columns.index(self.text_column)
+        self.total_size = self._workbook.total_rows
 
     def _peek_jsonl_columns(self) -> None:
         """Columns from the first parseable record; the stream is rewound afterwards."""
@@ -221,17 +263,20 @@ class InputReader:
             return int(self._handle.buffer.tell())  # type: ignore[attr-defined]
         return self.rows_read
 
-    def chunks(self, skip: int = 0) -> Iterator[Chunk]:
-        records = (
-            self._parquet_records()
-            if self.format == "parquet"
-            else self._jsonl_records()
-            if self.format == "jsonl"
-            else self._csv_records()
-        )
+    def chunks(
+        self, skip: int = 0, on_skipped: Callable[[str], None] | None = None
+    ) -> Iterator[Chunk]:
+        """Chunks from row `skip` on; `on_skipped` gets the text of each valid row skipped."""
+        records = {
+            "parquet": self._parquet_records,
+            "jsonl": self._jsonl_records,
+            "xlsx": self._workbook_records,
+        }.get(self.format, self._csv_records)()
         chunk = Chunk(start=skip, rows=[] if self.keep_rows else None)
         for index, (row_id, text, reason, values) in enumerate(records):
             if index < skip:
+                if on_skipped is not None and reason is None and len(text) <= self.max_text_length:
+                    on_skipped(text)
                 continue
             if reason is None and len(text) > self.max_text_length:
                 reason = f"text longer than {self.max_text_length} characters"
@@ -253,35 +298,37 @@ class InputReader:
 
     # Each record generator yields (id, text, reject reason or None, all values or []).
     def _csv_records(self) -> Iterator[tuple[Any, str, str | None, list[Any]]]:
-        width, id_at, text_at, keep = (
-            len(self.columns),
-            self._id_index,
-            self._text_index,
-            self.keep_rows,
-        )
-        reader = self._csv
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield "", "", f"malformed CSV record: {exc}", [""] * width if keep else []
+        assert self._handle is not None and self.delimiter is not None
+        width, id_at, keep = len(self.columns), self._id_index, self.keep_rows
+        for fields in read_records(iter(self._handle), self.delimiter, width, id_at):
+            if isinstance(fields, BrokenRecord):
+                cells = [printable(c) for c in (fields.cells + [""] * width)[:width]]
+                yield cells[id_at], cells[self._text_index], fields.reason, cells if keep else []
                 continue
             if not fields:
                 continue  # a blank line is not a record
-            reason: str | None = None
-            if len(fields) != width:
-                reason = f"expected {width} fields, found {len(fields)}"
-                fields = (fields + [""] * width)[:width]
+            yield self._checked(fields, len(fields))
+
+    def _workbook_records(self) -> Iterator[tuple[Any, str, str | None, list[Any]]]:
+        for cells, found in self._workbook.rows():
+            yield self._checked(cells, found)
+
+    def _checked(self, fields: list[str], found: int) -> tuple[Any, str, str | None, list[Any]]:
+        """(id, text, reason, values) for one row of text cells; `found` is its real width."""
+        width, id_at, text_at = len(self.columns), self._id_index, self._text_index
+        reason: str | None = None
+        if found != width:
+            reason = f"expected {width} fields, found {found}"
+            fields = (fields + [""] * width)[:width]
+        row_id, text = fields[id_at], fields[text_at]
+        if _has_bad_bytes("".join(fields)):
+            hint = "name the encoding, e.g. cp1252"
+            reason = reason or f"undecodable bytes (not {self._encoding_name}; {hint})"
+            fields = [printable(v) for v in fields]
             row_id, text = fields[id_at], fields[text_at]
-            if _has_bad_bytes("".join(fields)):
-                reason = reason or "undecodable bytes (not UTF-8)"
-                fields = [printable(v) for v in fields]
-                row_id, text = fields[id_at], fields[text_at]
-            elif reason is None and (not text or text.isspace()):
-                reason = "missing text"
-            yield row_id, text, reason, fields if keep else []
+        elif reason is None and (not text or text.isspace()):
+            reason = "missing text"
+        return row_id, text, reason, fields if self.keep_rows else []
 
     def _jsonl_records(self) -> Iterator[tuple[Any, str, str | None, list[Any]]]:
         assert self._handle is not None
@@ -326,6 +373,9 @@ class InputReader:
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
+        if self._workbook is not None:
+            self._workbook.close()
+            self._workbook = None
         self._parquet = None
 
     def __enter__(self) -> InputReader:

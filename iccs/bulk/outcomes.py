@@ -7,7 +7,7 @@ distinct text: each outcome is formatted once (JSON tail, CSV cells) and then on
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Protocol
@@ -26,17 +26,24 @@ class Outcome:
     needs_review: bool
     section: str  # ICCS section of the first suggestion, or NONE
     json_tail: str  # the JSONL record after `{"id": ..., `
-    csv_cells: tuple[str, ...]  # iccs_code_i, confidence_i ..., needs_review, model_version
+    csv_cells: tuple[str, ...]  # iccs_code_i, [iccs_title_i,] confidence_i ..., needs_review, ...
     record: dict[str, Any]  # the public record without the id (see prediction_record)
 
 
-def make_outcome(prediction: Prediction, version: str, top_k: int) -> Outcome:
+def make_outcome(
+    prediction: Prediction, version: str, top_k: int, titles: Mapping[str, str] | None = None
+) -> Outcome:
+    """The outcome of one prediction; with `titles`, each code's title follows it in CSV cells."""
     record = prediction_record(prediction, version)
     codes = tuple(s.code for s in prediction.suggestions[:top_k])
     confidences = tuple(float(s.confidence) for s in prediction.suggestions[:top_k])
     cells: list[str] = []
     for i in range(top_k):
-        cells += [codes[i], str(float(confidences[i]))] if i < len(codes) else ["", ""]
+        code = codes[i] if i < len(codes) else ""
+        cells.append(code)
+        if titles is not None:
+            cells.append(titles.get(code, ""))
+        cells.append(str(float(confidences[i])) if i < len(codes) else "")
     cells += ["true" if prediction.needs_review else "false", version]
     section = codes[0][:2] if codes and codes[0] != NO_SECTION else NO_SECTION
     return Outcome(

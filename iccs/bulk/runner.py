@@ -5,6 +5,9 @@ model, a larger window for Ray, see `Suggester.window_rows`), then written in in
 a write the output and reject files are flushed and, at most every `checkpoint_seconds`, their
 sizes and the rows done are recorded; a resumed run cuts the files back to the recorded sizes
 and skips the rows done, so every input row ends up in the output exactly once.
+
+Distinct texts are counted by the hash of their normalised form (a resumed run hashes the rows
+it skips), so the count is the file's, however often the run was interrupted.
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ from iccs.bulk.formats import DEFAULT_MAX_TEXT_LENGTH, Chunk, InputReader, detec
 from iccs.bulk.outcomes import Outcome, OutcomeCache, Suggester, make_outcome
 from iccs.bulk.progress import ProgressReporter
 from iccs.bulk.summary import Summary
-from iccs.bulk.writers import OutputWriter, RejectWriter, ResumeError, partial_path
+from iccs.bulk.titles import code_titles
+from iccs.bulk.writers import (
+    OutputWriter,
+    RejectWriter,
+    ResumeError,
+    complete_output,
+    partial_path,
+)
+from iccs.text import normalize
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +62,9 @@ class BulkJob:
     max_text_length: int = DEFAULT_MAX_TEXT_LENGTH
     checkpoint_seconds: float = 2.0
     resume: bool = False
+    delimiter: str | None = None  # CSV input: sniffed from the header when None
+    encoding: str | None = None  # text input: from the byte-order mark, else UTF-8, when None
+    titles: str | None = None  # add code titles in this language (en, es, ko) to CSV/Excel
     extra_fingerprint: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -70,6 +84,9 @@ class BulkJob:
             "top_k": self.top_k,
             "max_text_length": self.max_text_length,
             "model_version": self.model_version,
+            "delimiter": self.delimiter,
+            "encoding": self.encoding,
+            "titles": self.titles,
             **self.extra_fingerprint,
         }
 
@@ -115,21 +132,31 @@ class _Window:
         self.chunks.append((chunk, outcomes))
         self.rows += len(chunk)
 
-    def resolve(self, suggester: Suggester, cache: OutcomeCache, job: BulkJob) -> int:
-        """Classify the pending texts (the first raw text of each key); returns how many."""
+    def resolve(
+        self,
+        suggester: Suggester,
+        cache: OutcomeCache,
+        job: BulkJob,
+        titles: dict[str, str] | None,
+        seen: set[int],
+    ) -> int:
+        """Classify the pending texts (the first raw text of each key); returns how many of
+        them this run had not seen before."""
         if not self.pending:
             return 0
         keys = list(self.pending)
+        new = sum(1 for k in keys if hash(k) not in seen)
+        seen.update(hash(k) for k in keys)
         first = [self.pending[k][0] for k in keys]
         texts = [self.chunks[c][0].texts[p] for c, p in first]
         predictions = suggester.suggest(texts, job.top_k)
         for key, prediction in zip(keys, predictions, strict=True):
-            outcome = make_outcome(prediction, job.model_version, job.top_k)
+            outcome = make_outcome(prediction, job.model_version, job.top_k, titles)
             places = self.pending[key]
             for c, p in places:
                 self.chunks[c][1][p] = outcome
             cache.add(key, [self.chunks[c][0].texts[p] for c, p in places], outcome)
-        return len(keys)
+        return new
 
 
 def _review_rows(chunk: Chunk, outcomes: list[Outcome | None]) -> list[ReviewRow]:
@@ -154,7 +181,7 @@ def run_bulk(
     summary = Summary.from_state(checkpoint.summary if checkpoint else {})
     if checkpoint is not None and checkpoint.output and checkpoint.output.get("finished"):
         if partial_path(job.output).exists():
-            partial_path(job.output).replace(job.output)
+            complete_output(job.output, output_format)
         store.clear()
         return summary
     started, seconds_before = time.monotonic(), summary.seconds
@@ -166,7 +193,10 @@ def run_bulk(
         chunk_size=job.chunk_size,
         max_text_length=job.max_text_length,
         keep_rows=output_format != "jsonl",
+        delimiter=job.delimiter,
+        encoding=job.encoding,
     )
+    titles = code_titles(job.titles) if job.titles and output_format != "jsonl" else None
     writer = OutputWriter(
         job.output,
         output_format,
@@ -174,10 +204,16 @@ def run_bulk(
         job.top_k,
         job.model_version,
         arrow_schema=reader.arrow_schema,
+        delimiter=reader.delimiter if reader.format == "csv" and reader.delimiter else ",",
+        titles=titles,
     )
     rejects = RejectWriter(job.rejects_path)
     cache = OutcomeCache()
     rows_done = checkpoint.rows_done if checkpoint else 0
+    seen: set[int] = set()  # hashes of the normalised texts met, for the distinct count
+    if rows_done:
+        summary.resumed_after = rows_done
+        logger.info("resuming after row %d of the input", rows_done)
     review: list[ReviewRow] = []
     last_save = time.monotonic()
 
@@ -193,7 +229,7 @@ def run_bulk(
 
     def flush(window: _Window) -> None:
         nonlocal rows_done, review
-        summary.distinct_texts += window.resolve(suggester, cache, job)
+        summary.distinct_texts += window.resolve(suggester, cache, job, titles, seen)
         for chunk, outcomes in window.chunks:
             writer.write(chunk, outcomes)
             rejects.write(chunk)
@@ -215,7 +251,8 @@ def run_bulk(
         if progress is not None:
             progress.start(reader.total_size, reader.position(), rows_done)
         window = _Window()
-        for chunk in reader.chunks(skip=rows_done):
+        skipped = (lambda text: seen.add(hash(normalize(text)))) if rows_done else None
+        for chunk in reader.chunks(skip=rows_done, on_skipped=skipped):
             window.add(chunk, cache)
             if (
                 window.rows >= suggester.window_rows

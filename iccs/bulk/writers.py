@@ -1,7 +1,9 @@
-"""Output writers (JSONL, CSV/TSV, Parquet) and the reject file, all resumable.
+"""Output writers (JSONL, CSV/TSV, Parquet, Excel) and the reject file, all resumable.
 
 Each writer works on a `.partial` file (or parts folder) next to the output and renames it into
-place only when the run is complete, so a half-written output never looks finished. `state()`
+place only when the run is complete, so a half-written output never looks finished. Excel output
+is written as CSV into `.partial` and turned into the workbook at the end (a workbook cannot be
+appended to). `state()`
 says how much is safely written; `open(state)` truncates back to it, which drops whatever an
 interrupted run wrote after its last checkpoint: the final file has every row exactly once.
 """
@@ -25,11 +27,34 @@ class ResumeError(RuntimeError):
     """A checkpoint that does not match what is on disk or what was asked."""
 
 
-def result_columns(top_k: int) -> list[str]:
+REJECT_TEXT_CHARS = 1000  # the reject file holds the start of a text, not 50 MB of it
+REJECT_ID_CHARS = 200
+
+
+def result_columns(top_k: int, with_titles: bool = False) -> list[str]:
     columns: list[str] = []
     for i in range(1, top_k + 1):
-        columns += [f"iccs_code_{i}", f"confidence_{i}"]
+        titles = [f"iccs_title_{i}"] if with_titles else []
+        columns += [f"iccs_code_{i}", *titles, f"confidence_{i}"]
     return [*columns, "needs_review", "model_version"]
+
+
+def complete_output(output: Path, fmt: Format) -> None:
+    """Put the finished `.partial` in place (as a workbook for Excel output)."""
+    partial = partial_path(output)
+    if fmt != "xlsx":
+        os.replace(partial, output)
+        return
+    from iccs.bulk.xlsx import write_workbook
+
+    writing = output.with_name(output.name + ".writing")
+    with partial.open(encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle)
+        header = next(rows, [])
+        numbers = [i for i, name in enumerate(header) if name.startswith("confidence_")]
+        write_workbook(writing, header, rows, number_columns=numbers)
+    os.replace(writing, output)
+    partial.unlink()
 
 
 def partial_path(output: Path) -> Path:
@@ -58,13 +83,17 @@ class OutputWriter:
         top_k: int,
         version: str,
         arrow_schema: Any = None,
+        delimiter: str = ",",
+        titles: dict[str, str] | None = None,
     ) -> None:
         self.output, self.format, self.columns, self.top_k = output, fmt, columns, top_k
         self.version, self.arrow_schema = version, arrow_schema
+        self.delimiter = "\t" if fmt == "tsv" else "," if fmt == "xlsx" else delimiter
+        self.titles = titles
         self.partial = partial_path(output)
         self._handle: IO[str] | None = None
         self._parts = 0
-        self._blank = ("",) * (2 * top_k)
+        self._blank = ("",) * ((3 if titles is not None else 2) * top_k)
 
     @property
     def needs_rows(self) -> bool:
@@ -78,11 +107,8 @@ class OutputWriter:
             return
         self._handle = _open_at(self.partial, None if state is None else int(state["offset"]))
         if state is None and self.format != "jsonl":
-            self._csv_writer().writerow([*self.columns, *result_columns(self.top_k)])
-
-    def _csv_writer(self) -> Any:
-        assert self._handle is not None
-        return csv.writer(self._handle, delimiter="\t" if self.format == "tsv" else ",")
+            header = [*self.columns, *result_columns(self.top_k, self.titles is not None)]
+            csv.writer(self._handle, delimiter=self.delimiter).writerow(header)
 
     def state(self) -> dict[str, Any]:
         """Flush to the operating system and say how much is written."""
@@ -99,7 +125,7 @@ class OutputWriter:
         elif self._handle is not None:
             self._handle.close()
             self._handle = None
-        os.replace(self.partial, self.output)
+        complete_output(self.output, self.format)
 
     def close(self) -> None:
         if self._handle is not None:
@@ -140,7 +166,7 @@ class OutputWriter:
         assert chunk.rows is not None
         rejected = (*self._blank, "true", self.version)
         buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter="\t" if self.format == "tsv" else ",")
+        writer = csv.writer(buffer, delimiter=self.delimiter)
         writer.writerows(
             [*values, *(rejected if outcome is None else outcome.csv_cells)]
             for values, outcome in zip(chunk.rows, outcomes, strict=True)
@@ -167,11 +193,9 @@ class OutputWriter:
             raise ResumeError(f"cannot resume: parts are missing in {self._parts_dir}")
         given = {f.name: f.type for f in self.arrow_schema} if self.arrow_schema else {}
         fields = [pa.field(c, given.get(c, pa.string())) for c in self.columns]
-        for i in range(1, self.top_k + 1):
-            fields += [
-                pa.field(f"iccs_code_{i}", pa.string()),
-                pa.field(f"confidence_{i}", pa.float64()),
-            ]
+        for name in result_columns(self.top_k, self.titles is not None)[:-2]:
+            kind = pa.float64() if name.startswith("confidence_") else pa.string()
+            fields.append(pa.field(name, kind))
         fields += [pa.field("needs_review", pa.bool_()), pa.field("model_version", pa.string())]
         self._schema = pa.schema(fields)
 
@@ -189,9 +213,10 @@ class OutputWriter:
             values = [row[index] for row in chunk.rows]
             data[name] = values if name in typed else [_as_text(v) for v in values]
         for i in range(self.top_k):
-            data[f"iccs_code_{i + 1}"] = [
-                o.codes[i] if o is not None and i < len(o.codes) else None for o in outcomes
-            ]
+            codes = [o.codes[i] if o is not None and i < len(o.codes) else None for o in outcomes]
+            data[f"iccs_code_{i + 1}"] = codes
+            if self.titles is not None:
+                data[f"iccs_title_{i + 1}"] = [self.titles.get(c or "") for c in codes]
             data[f"confidence_{i + 1}"] = [
                 o.confidences[i] if o is not None and i < len(o.codes) else None for o in outcomes
             ]
@@ -219,9 +244,13 @@ def _as_text(value: Any) -> str | None:
 
 
 class RejectWriter:
-    """`row,id,reason,text` for every rejected row; the file appears with the first reject."""
+    """One line per rejected row; the file appears with the first reject.
 
-    header = ("row", "id", "reason", "text")
+    Long texts are cut to their first REJECT_TEXT_CHARS characters (the header says so, and
+    `text_length` gives the full length), so a 50 MB text is not copied whole.
+    """
+
+    header = ("row", "id", "reason", "text_length", f"text (first {REJECT_TEXT_CHARS} characters)")
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -247,8 +276,9 @@ class RejectWriter:
         writer = csv.writer(self._handle)
         for position, reason in sorted(chunk.rejects.items()):
             text = chunk.texts[position]
+            row_id = printable(str(chunk.ids[position])[:REJECT_ID_CHARS])
             writer.writerow(
-                [chunk.start + position + 1, printable(str(chunk.ids[position])), reason, text]
+                [chunk.start + position + 1, row_id, reason, len(text), text[:REJECT_TEXT_CHARS]]
             )
 
     def state(self) -> int:

@@ -25,8 +25,16 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Upgrade to every head, so migrations added on parallel branches all apply."""
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up noise
+    """Upgrade to every head, so migrations added on parallel branches all apply.
+
+    Nothing happens (and nothing is logged) when the schema is already there: `iccs serve`
+    migrates once, before its workers start, and the workers then only check.
+    """
+    if revision == "heads" and is_up_to_date(engine):
+        return
+    if not logger.isEnabledFor(logging.DEBUG):
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per step otherwise
+    before = current_heads(engine)
     config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -35,7 +43,11 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
             )
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
-    logger.info("database schema at %s", ", ".join(current_heads(engine)) or "base")
+    logger.info(
+        "database schema migrated from %s to %s",
+        ", ".join(before) or "empty",
+        ", ".join(current_heads(engine)) or "base",
+    )
 
 
 def current_heads(engine: Engine) -> tuple[str, ...]:

@@ -19,9 +19,11 @@ def worker(
     from service.db import Database
     from service.jobs.config import BatchSettings
     from service.jobs.worker import BatchWorker
+    from service.logs import configure_logging
     from service.model_holder import ModelHolder
 
     settings = get_settings()
+    configure_logging(settings)
     database = Database(settings.sqlalchemy_url)
     database.upgrade()
     holder = ModelHolder(settings.model_path, settings.models_dir)

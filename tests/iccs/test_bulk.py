@@ -240,7 +240,8 @@ def test_parquet_in_and_out_keep_column_types(tmp_path: Path, tiny_model) -> Non
         ("id,body\n1,x\n", "in.csv", "column(s) 'text' not found"),
         ("not parquet", "in.parquet", "not a readable Parquet file"),
         ("[1, 2]\n", "in.jsonl", "no JSON object lines"),
-        ("a,b\n", "in.xlsx", "unsupported format"),
+        ("a,b\n", "in.xls", "unsupported format"),
+        ("a,b\n", "in.xlsx", "not a readable .xlsx workbook"),
     ],
 )
 def test_unusable_inputs_stop_at_once(
@@ -269,9 +270,11 @@ def test_interrupted_run_resumes_with_every_row_once(
 
     resumed = CountingSuggester(tiny_model)
     summary = run_bulk(job(source, output, chunk_size=128, resume=True), resumed)
-    assert summary.rows == 2000
-    # the cache starts empty after a restart: texts met again are classified again
-    assert summary.distinct_texts == len(interrupting.texts) + len(resumed.texts) >= 1000
+    assert summary.rows == 2000 and summary.resumed_after == saved.rows_done
+    # the cache starts empty after a restart, so texts met again are classified again, but the
+    # file's distinct texts are counted once
+    assert len(interrupting.texts) + len(resumed.texts) > 1000
+    assert summary.distinct_texts == 1000
     if suffix == "parquet":
         assert pq.read_table(output).equals(pq.read_table(reference))
     else:

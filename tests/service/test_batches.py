@@ -119,7 +119,7 @@ def test_wrong_columns_and_formats_are_refused_at_once(svc: Service) -> None:
     assert error["code"] == "invalid_input" and "'narrative' not found" in error["message"]
     assert "backlog.csv" in error["message"] and str(svc.settings.data_dir) not in error["message"]
     response = svc.client.post(
-        "/v1/batches", files={"file": ("backlog.xlsx", b"x", "text/plain")}, headers=svc.headers()
+        "/v1/batches", files={"file": ("backlog.xls", b"x", "text/plain")}, headers=svc.headers()
     )
     assert response.status_code == 400 and response.json()["error"]["code"] == "unsupported_format"
     with svc.db.session() as session:

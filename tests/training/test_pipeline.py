@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from iccs.cli import _register_plugins, app
 from tests.conftest import write_tiny_corpus
+from training.pipeline import StageLog
 
 runner = CliRunner()
 _register_plugins()
@@ -39,10 +41,22 @@ def env(workspace: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str
     return workspace
 
 
-def test_train_registers_a_champion_and_writes_a_bundle(env: dict[str, Path]) -> None:
+def test_train_registers_a_champion_and_writes_a_bundle(
+    env: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     result = runner.invoke(app, ["train", "--config", str(env["config"])])
     assert result.exit_code == 0, result.output
     assert "promoted to champion" in result.output
+    # progress per stage, each expert on its own, then where to look at the run
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith(("training", "iccs"))]
+    for number, name in enumerate(StageLog.STAGES, start=1):
+        assert f"[{number}/6] {name} ..." in messages
+        assert any(m.startswith(f"[{number}/6] {name} done in ") for m in messages)
+    assert any(m.startswith("expert 1/") and "fitting" in m for m in messages)
+    assert any(m.startswith("calibrating on the dev split") for m in messages)
+    mlflow_ui = f"mlflow ui --backend-store-uri sqlite:///{env['root'] / 'mlflow.db'}"
+    assert mlflow_ui in result.output.replace("\n", "")
     base = env["root"] / "models" / "iccs-classifier"
     bundle = base / (base / "CHAMPION").read_text().strip()
     for name in (
@@ -93,6 +107,19 @@ def test_evaluate_writes_report_and_plots(env: dict[str, Path]) -> None:
     result = runner.invoke(app, ["evaluate", "--data", str(env["corpus"]), "--output", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "evaluation.json").read_text())
+    # a table people read: labelled figures with their n, then auto-coding per target
+    n = report["overall"]["n"]
+    assert f"corpus.csv (n = {n:,})" in result.output
+    assert "exact code, first suggestion" in result.output and "Auto-coding" in result.output
+    assert f"{report['overall']['exact_at_1']:.1%}" in result.output
+    assert "{" not in result.output  # no JSON unless asked
+    as_json = runner.invoke(
+        app, ["evaluate", "--data", str(env["corpus"]), "--output", str(out), "--json"]
+    )
+    assert as_json.exit_code == 0, as_json.output
+    summary = json.loads(as_json.stdout)
+    assert summary["overall"]["n"] == n and set(summary["autocoding"]) == {"0.95", "0.97", "0.99"}
+    assert summary["overall"]["exact_at_1"] == report["overall"]["exact_at_1"]
     overall = report["overall"]
     for key in (
         "exact_at_1",
@@ -180,3 +207,4 @@ def test_train_with_jurisdiction_folds_reports_lojo(
     )
     assert evaluated.exit_code == 0, evaluated.output
     assert "LOJO (pooled)" in evaluated.output
+    assert "NaN" not in evaluated.output and " nan" not in evaluated.output

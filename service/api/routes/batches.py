@@ -6,12 +6,10 @@ this module only queues jobs, reads their state from the database and streams re
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import os
 import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,10 +17,12 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import WithJsonSchema
 from sqlalchemy import update
+from starlette.background import BackgroundTask
 
 from iccs.bulk import InputError
+from iccs.bulk.csv_records import DialectError, transcode_to_utf8
 from iccs.bulk.formats import InputReader, detect_format
-from iccs.bulk.writers import result_columns
+from iccs.bulk.titles import TitleLanguage
 from service.api.deps import SessionDep, SettingsDep, SubmitterDep
 from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
 from service.api.schemas.batches import BatchOut
@@ -32,13 +32,15 @@ from service.db.base import utcnow
 from service.db.models import Batch
 from service.db.models.batches import FINISHED_STATES
 from service.jobs.config import batches_dir
+from service.jobs.results import csv_chunks, write_results_workbook
 from service.jobs.runner import RESULTS_FILE, input_path
 
 router = APIRouter(prefix="/v1", tags=["batches"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such batch (or not yours)"}
 }
-UPLOAD_FORMATS = ("csv", "tsv", "jsonl", "parquet")
+UPLOAD_FORMATS = ("csv", "tsv", "jsonl", "parquet", "xlsx")
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _out(batch: Batch) -> BatchOut:
@@ -90,7 +92,13 @@ def _visible(session: SessionDep, batch_id: str, caller: Principal) -> Batch:
     },
 )
 def create_batch(
-    file: Annotated[UploadFile, File(description="CSV, TSV, JSONL or Parquet file.")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="CSV (separator and BOM sniffed), TSV, JSONL, Parquet or Excel (.xlsx, "
+            "first sheet) file."
+        ),
+    ],
     session: SessionDep,
     settings: SettingsDep,
     caller: SubmitterDep,
@@ -106,9 +114,18 @@ def create_batch(
         Form(ge=1, le=20, description="Suggestions per row."),
     ] = None,
     input_format: Annotated[
-        Literal["csv", "tsv", "jsonl", "parquet"] | None,
+        Literal["csv", "tsv", "jsonl", "parquet", "xlsx"] | None,
         WithJsonSchema({"type": "string", "enum": list(UPLOAD_FORMATS)}),
         Form(alias="format", description="File format; default: from the file name."),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        Form(
+            max_length=40,
+            description="Text encoding of a CSV, TSV or JSONL file when it is not UTF-8 "
+            "(default: UTF-8, or as its byte-order mark says).",
+            examples=["cp1252"],
+        ),
     ] = None,
 ) -> BatchOut:
     """Queue a file for classification; poll GET /v1/batches/{id} for progress."""
@@ -124,7 +141,12 @@ def create_batch(
     with source.open("wb") as handle:
         shutil.copyfileobj(file.file, handle, length=1 << 20)
     try:  # wrong columns or an unreadable file: refuse now, not in the worker
+        if encoding and fmt in ("csv", "tsv", "jsonl"):
+            transcode_to_utf8(source, encoding)  # the worker reads UTF-8
         InputReader(source, fmt, id_column, text_column).close()
+    except DialectError as exc:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise APIError(400, str(exc), code="invalid_input") from None
     except InputError as exc:
         shutil.rmtree(directory, ignore_errors=True)
         message = str(exc).replace(str(source), filename)
@@ -155,42 +177,13 @@ def get_batch(batch_id: BatchId, session: SessionDep, caller: SubmitterDep) -> B
     return _out(_visible(session, batch_id, caller))
 
 
-def _csv_lines(path: Path, top_k: int) -> Iterator[str]:
-    """The JSONL results as CSV: id, codes and confidences, needs_review, model_version."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", *result_columns(top_k), "rejected"])
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            record = json.loads(line)
-            cells: list[object] = [record["id"]]
-            suggestions = record["suggestions"]
-            for i in range(top_k):
-                cells += (
-                    [suggestions[i]["code"], suggestions[i]["confidence"]]
-                    if i < len(suggestions)
-                    else ["", ""]
-                )
-            cells += [
-                "true" if record["needs_review"] else "false",
-                record["model_version"],
-                record.get("rejected", ""),
-            ]
-            writer.writerow(cells)
-            if number % 2000 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue()
-
-
 @router.get(
     "/batches/{batch_id}/results",
     response_model=None,
     responses={
         **ERROR_RESPONSES,
         **NOT_FOUND,
-        200: {"content": {"application/x-ndjson": {}, "text/csv": {}}},
+        200: {"content": {"application/x-ndjson": {}, "text/csv": {}, XLSX_MEDIA_TYPE: {}}},
         409: {"model": ErrorResponse, "description": "The batch has not succeeded"},
         410: {"model": ErrorResponse, "description": "Its results were deleted"},
     },
@@ -201,8 +194,13 @@ def get_results(
     settings: SettingsDep,
     caller: SubmitterDep,
     result_format: Annotated[
-        Literal["jsonl", "csv"], Query(alias="format", description="jsonl (default) or csv.")
+        Literal["jsonl", "csv", "xlsx"],
+        Query(alias="format", description="jsonl (default), csv or xlsx."),
     ] = "jsonl",
+    titles: Annotated[
+        TitleLanguage | None,
+        Query(description="csv and xlsx: add each code's title in en, es or ko."),
+    ] = None,
 ) -> FileResponse | StreamingResponse:
     """Every input row once, in input order (JSONL: the `iccs classify` record per row)."""
     batch = _visible(session, batch_id, caller)
@@ -217,13 +215,34 @@ def get_results(
     if not path.is_file():
         raise APIError(410, "the results of this batch were deleted", code="results_gone")
     stem = Path(batch.filename).stem
+    if result_format == "xlsx":
+        return _workbook_response(path, batch.top_k, titles, f"{stem}.iccs.xlsx")
     if result_format == "csv":
         return StreamingResponse(
-            _csv_lines(path, batch.top_k),
+            csv_chunks(path, batch.top_k, titles),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{stem}.iccs.csv"'},
         )
     return FileResponse(path, media_type="application/x-ndjson", filename=f"{stem}.iccs.jsonl")
+
+
+def _workbook_response(path: Path, top_k: int, titles: str | None, filename: str) -> FileResponse:
+    """Build the workbook beside the results and delete it once sent (it holds no case text)."""
+    handle, name = tempfile.mkstemp(prefix="results-", suffix=".xlsx", dir=path.parent)
+    target = Path(name)
+    try:
+        write_results_workbook(path, target, top_k, titles)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(handle)
+    return FileResponse(
+        target,
+        media_type=XLSX_MEDIA_TYPE,
+        filename=filename,
+        background=BackgroundTask(target.unlink, missing_ok=True),
+    )
 
 
 @router.delete(

@@ -14,7 +14,7 @@ class BatchOut(BaseModel):
     id: str = Field(description="Job id.", examples=["5f0c8e9e-0f7a-4d55-9d43-6f1f0f6c9b0e"])
     state: BatchState = Field(description="queued, running, succeeded, failed or cancelled.")
     filename: str = Field(description="Name of the uploaded file.", examples=["backlog_2019.csv"])
-    input_format: str = Field(description="csv, tsv, jsonl or parquet.", examples=["csv"])
+    input_format: str = Field(description="csv, tsv, jsonl, parquet or xlsx.", examples=["csv"])
     id_column: str = Field(description="Column holding the record id.", examples=["case_id"])
     text_column: str = Field(description="Column holding the text.", examples=["offence"])
     top_k: int = Field(description="Suggestions per row.", examples=[3])

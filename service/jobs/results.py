@@ -1,0 +1,67 @@
+"""A finished batch's results (stored as JSONL) as the table people download: CSV or Excel.
+
+The JSONL record is the contract; the tables are derived from it on request, one row per input
+row: id, each code (with its title when asked), confidence, needs_review, model_version, and the
+reject reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from iccs.bulk.titles import code_titles
+from iccs.bulk.writers import result_columns
+from iccs.bulk.xlsx import write_workbook
+
+
+def result_header(top_k: int, with_titles: bool) -> list[str]:
+    return ["id", *result_columns(top_k, with_titles), "rejected"]
+
+
+def result_rows(path: Path, top_k: int, titles: str | None = None) -> Iterator[list[Any]]:
+    """One row per JSONL record, cells in `result_header` order."""
+    names = code_titles(titles) if titles else None
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            cells: list[Any] = [record["id"]]
+            suggestions = record["suggestions"]
+            for i in range(top_k):
+                found = i < len(suggestions)
+                code = suggestions[i]["code"] if found else ""
+                cells.append(code)
+                if names is not None:
+                    cells.append(names.get(code, ""))
+                cells.append(suggestions[i]["confidence"] if found else "")
+            cells += [
+                "true" if record["needs_review"] else "false",
+                record["model_version"],
+                record.get("rejected", ""),
+            ]
+            yield cells
+
+
+def csv_chunks(path: Path, top_k: int, titles: str | None = None) -> Iterator[str]:
+    """The results as CSV text, streamed in blocks of 2,000 rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(result_header(top_k, titles is not None))
+    for number, cells in enumerate(result_rows(path, top_k, titles), start=1):
+        writer.writerow(cells)
+        if number % 2000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def write_results_workbook(path: Path, target: Path, top_k: int, titles: str | None = None) -> None:
+    """The results as an .xlsx workbook at `target` (confidences as numbers)."""
+    header = result_header(top_k, titles is not None)
+    numbers = [i for i, name in enumerate(header) if name.startswith("confidence_")]
+    write_workbook(target, header, result_rows(path, top_k, titles), number_columns=numbers)

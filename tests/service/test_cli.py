@@ -25,6 +25,10 @@ runner = CliRunner()
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     monkeypatch.setenv("ICCS_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("ICCS_DATABASE_URL", raising=False)
+    # `serve` with several workers sets PROMETHEUS_MULTIPROC_DIR for them in this process:
+    # recorded as unset here so that it is unset again after each test
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     get_settings.cache_clear()
     app = typer.Typer()
     service_cli.register(app)
@@ -146,8 +150,6 @@ def test_serve_defaults_to_the_available_cores_with_shared_metrics(
     calls: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # restored (unset) after the test
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     monkeypatch.delenv("ICCS_WORKERS", raising=False)
     get_settings.cache_clear()
     result = runner.invoke(cli, ["serve"])

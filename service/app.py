@@ -10,12 +10,21 @@ from fastapi import FastAPI
 
 from iccs import __version__
 from service.api.errors import install_error_handlers
-from service.api.routes import batches, classify, health, models, reviews, taxonomy
+from service.api.routes import (
+    batches,
+    classify,
+    correspondences,
+    health,
+    models,
+    reviews,
+    taxonomy,
+)
 from service.api_keys import count_active_keys
 from service.auth import Authenticator
 from service.batcher import SuggestionBatcher
 from service.config import Settings, get_settings
 from service.db import Database
+from service.decision_memory import MemoryHolder
 from service.jobs.worker import start_in_service_worker
 from service.metrics import ServiceMetrics
 from service.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
@@ -95,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.batcher = SuggestionBatcher(settings.batch_max_texts)
     app.state.writer = ClassificationWriter(database.sessionmaker)
+    app.state.memory = MemoryHolder(
+        database, settings.memory_refresh_seconds, settings.memory_enabled
+    )
     install_error_handlers(app)
     # Outermost last: metrics see every request, including those refused for their size.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -106,5 +118,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(batches.router)
     app.include_router(reviews.router)
+    app.include_router(correspondences.router)
     app.include_router(pages.router)  # /review, /dashboard and their static files
     return app

@@ -20,6 +20,7 @@ from service.auth import Authenticator
 from service.batcher import SuggestionBatcher
 from service.config import Settings
 from service.db import Database
+from service.decision_memory import MemoryHolder
 from service.metrics import ServiceMetrics
 from service.model_holder import ModelHolder, ServedModel
 from service.rate_limit import RateLimiter
@@ -69,6 +70,11 @@ async def get_writer(request: Request) -> ClassificationWriter:
     return writer
 
 
+async def get_memory(request: Request) -> MemoryHolder:
+    memory: MemoryHolder = request.app.state.memory
+    return memory
+
+
 async def get_metrics(request: Request) -> ServiceMetrics:
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
@@ -82,6 +88,7 @@ ClassifierDep = Annotated[ServedModel, Depends(get_served_model)]
 BatcherDep = Annotated[SuggestionBatcher, Depends(get_batcher)]
 WriterDep = Annotated[ClassificationWriter, Depends(get_writer)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+MemoryDep = Annotated[MemoryHolder, Depends(get_memory)]
 
 
 def require_role(role: str) -> Callable[..., Awaitable[Principal]]:

@@ -12,6 +12,7 @@ from iccs.bulk.formats import InputReader, detect_format
 from service.db import Database
 from service.db.base import utcnow
 from service.db.models import Batch
+from service.decision_memory import load_predictor
 from service.jobs import store
 from service.jobs.config import BatchSettings
 from service.model_holder import ServedModel
@@ -161,7 +162,7 @@ def run_batch(
             try:
                 run_bulk(
                     job,
-                    LocalSuggester(model.classifier),
+                    LocalSuggester(load_predictor(database, model.classifier)),
                     store=checkpoints,
                     should_stop=lambda: (
                         stop.is_set()

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
+SCHEME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$"
+SCHEME_DESCRIPTION = "National scheme of `national_code` (a correspondence table's name)."
+NATIONAL_CODE_DESCRIPTION = (
+    "National offence code: when the scheme's table has it validated, its ICCS code is "
+    "returned directly (source `correspondence`); otherwise the model codes the text."
+)
 
 
 def _not_blank(text: str) -> str:
@@ -26,6 +32,15 @@ class ClassifyItem(BaseModel):
     )
     language: str | None = Field(
         default=None, pattern=LANGUAGE_PATTERN, description="ISO 639-1 code.", examples=["en"]
+    )
+    scheme: str | None = Field(
+        default=None,
+        pattern=SCHEME_PATTERN,
+        description=SCHEME_DESCRIPTION + " Default: the request's.",
+        examples=["EC-COIP"],
+    )
+    national_code: str | None = Field(
+        default=None, max_length=100, description=NATIONAL_CODE_DESCRIPTION, examples=["189"]
     )
 
     @field_validator("text")
@@ -69,6 +84,15 @@ class ClassifyRequest(BaseModel):
         pattern=LANGUAGE_PATTERN,
         description="Language of the text(s); 'es' also returns Spanish titles.",
         examples=["en"],
+    )
+    scheme: str | None = Field(
+        default=None, pattern=SCHEME_PATTERN, description=SCHEME_DESCRIPTION, examples=["EC-COIP"]
+    )
+    national_code: str | None = Field(
+        default=None,
+        max_length=100,
+        description=NATIONAL_CODE_DESCRIPTION + " (Single text; items carry their own.)",
+        examples=["189"],
     )
 
     @field_validator("text")
@@ -122,6 +146,13 @@ class ClassificationOut(BaseModel):
     )
     model_version: str = Field(examples=["iccs-classifier:20251126-101500"])
     taxonomy_version: str = Field(examples=["ICCS-1.0-2015"])
+    source: Literal["model", "correspondence"] = Field(
+        default="model",
+        description="`correspondence`: the code validated for the national code in its "
+        "scheme's table (confidence 1, no review); `model`: the model's suggestions, with the "
+        "memory of validated decisions.",
+        examples=["model"],
+    )
 
 
 class BatchClassificationOut(BaseModel):

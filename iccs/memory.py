@@ -81,6 +81,34 @@ class Predictor(Protocol):
     ) -> list[Prediction]: ...
 
 
+class DecisionSource(Protocol):
+    """Where `iccs classify` finds validated decisions (the service's database, through the
+    `iccs.decisions` entry point; the core never imports the service)."""
+
+    def predictor(self, classifier: ICCSClassifier) -> Predictor:
+        """The model with the memory of every validated decision."""
+        ...
+
+    def validated_codes(self, scheme: str) -> dict[str, str]:
+        """National code -> validated ICCS code, for one scheme."""
+        ...
+
+
+def decision_source() -> DecisionSource | None:
+    """The installed source of validated decisions, or None when none is configured."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="iccs.decisions"):
+        try:
+            source: DecisionSource | None = entry.load()()
+        except ImportError as exc:  # a partial install classifies with the model alone
+            logger.debug("decision source %s unavailable: %s", entry.name, exc)
+            continue
+        if source is not None:
+            return source
+    return None
+
+
 def lexical_features(classifier: ICCSClassifier, keys: Sequence[str]) -> sparse.csr_matrix:
     """Unit-length TF-IDF rows of normalised texts, from the model's lexical expert."""
     expert = next((e for e in classifier.experts if isinstance(e, LexicalExpert)), None)
@@ -119,6 +147,14 @@ class DecisionMemory:
 
     def __len__(self) -> int:
         return self._store.size
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (Ray ships the model to its workers); the lock is made anew."""
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def replace(self, rows: Iterable[MemoryRow]) -> int:
         """Remember exactly these rows (a refresh); returns how many could be used."""

@@ -14,15 +14,16 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from iccs.classifier import Prediction, Suggestion
-from iccs.hierarchy import NONE_CODE, NONE_TITLE
+from iccs.classifier import Prediction
+from iccs.hierarchy import NONE_CODE
 from iccs.language import guess_language as guess_text_language
+from iccs.serving import CORRESPONDENCE_SOURCE, validated_prediction
 from iccs.taxonomy import Language, load_taxonomy
 from service.db.base import utcnow
 from service.db.models import Classification
 from service.model_holder import ServedModel
 
-USE_SOURCE = "correspondence"  # the source of answers taken from a validated table
+USE_SOURCE = CORRESPONDENCE_SOURCE  # the source of answers taken from a validated table
 
 
 @dataclass(frozen=True)
@@ -93,16 +94,6 @@ def _fallback(prediction: Prediction, language: str | None) -> dict[str, Any] | 
     return suggestion_dicts(replace(prediction, suggestions=[prediction.fallback]), language)[0]
 
 
-def table_prediction(code: str) -> Prediction:
-    """A validated correspondence answer in the model's prediction shape."""
-    taxonomy = load_taxonomy()
-    if code == NONE_CODE:
-        suggestion = Suggestion(NONE_CODE, NONE_TITLE, "none", 1.0)
-    else:
-        suggestion = Suggestion(code, taxonomy.get(code).title_en, taxonomy.level(code), 1.0)
-    return Prediction([suggestion], needs_review=False)
-
-
 def classify_texts(
     model: ServedModel,
     items: Sequence[TextToClassify],
@@ -146,7 +137,7 @@ def classify_texts(
             prediction = predictions[(item.text, item.language or None)]
             item_source = source
         else:
-            prediction, item_source = table_prediction(table_code), USE_SOURCE
+            prediction, item_source = validated_prediction(table_code), USE_SOURCE
         language = guess_language(item.text, item.language)
         suggestions = suggestion_dicts(prediction, language)
         first = suggestions[0]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from iccs.classifier import ICCSClassifier
 from iccs.memory import DecisionMemory, MemoryRow, Predictor, RememberingClassifier
-from service.correspondence.store import PROJECT_PREFIX, sync_decided
+from service.correspondence.store import PROJECT_PREFIX, scheme_codes, sync_decided
 from service.db import Database
 from service.db.models import Classification, CorrespondenceEntry, ReviewItem
 
@@ -41,6 +41,7 @@ def memory_rows(session: Session) -> list[MemoryRow]:
     rows = [
         MemoryRow(f"{title}. {description}" if description else title, code)
         for title, description, code in entries
+        if code
     ]
     decisions = session.execute(
         select(Classification.text, ReviewItem.final_code)
@@ -51,7 +52,7 @@ def memory_rows(session: Session) -> list[MemoryRow]:
             ~ReviewItem.source.startswith(PROJECT_PREFIX),
         )
     ).all()
-    rows += [MemoryRow(text, code) for text, code in decisions]
+    rows += [MemoryRow(text, code) for text, code in decisions if code]
     return rows
 
 
@@ -109,7 +110,7 @@ class MemoryHolder:
             if same_model and time.monotonic() - self._checked < self.refresh_seconds:
                 assert wrapped is not None
                 return wrapped
-            with self.database.session() as session:
+            with self.database.sessionmaker() as session:
                 signature = memory_signature(session)
                 if same_model and signature == self._signature:
                     self._checked = time.monotonic()
@@ -131,16 +132,32 @@ def load_predictor(database: Database, classifier: ICCSClassifier) -> Predictor:
     return MemoryHolder(database, refresh_seconds=float("inf")).predictor(classifier)
 
 
-def cli_predictor(classifier: ICCSClassifier) -> Predictor | None:
-    """For `iccs classify` (entry point `iccs.memory`): the memory of the database
-    `ICCS_DATABASE_URL` names, or None when it names none."""
+class DatabaseDecisions:
+    """The validated decisions of one database, for `iccs classify`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def predictor(self, classifier: ICCSClassifier) -> Predictor:
+        database = Database(self.url)
+        try:
+            return load_predictor(database, classifier)
+        finally:
+            database.dispose()
+
+    def validated_codes(self, scheme: str) -> dict[str, str]:
+        database = Database(self.url)
+        try:
+            with database.sessionmaker() as session:
+                return scheme_codes(session, scheme)
+        finally:
+            database.dispose()
+
+
+def database_decisions() -> DatabaseDecisions | None:
+    """Entry point `iccs.decisions`: the database `ICCS_DATABASE_URL` names, or None when it
+    names none (the CLI then classifies with the model alone)."""
     from service.config import Settings
 
-    settings = Settings()
-    if not settings.database_url:
-        return None
-    database = Database(settings.sqlalchemy_url)
-    try:
-        return load_predictor(database, classifier)
-    finally:
-        database.dispose()
+    url = Settings().database_url
+    return DatabaseDecisions(url) if url else None

@@ -66,6 +66,7 @@ class Chunk:
     texts: list[str] = field(default_factory=list)
     rejects: dict[int, str] = field(default_factory=dict)  # position in chunk -> reason
     rows: list[list[Any]] | None = None
+    national_codes: list[str] | None = None  # when the reader has a national code column
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -97,14 +98,17 @@ class InputReader:
         chunk_size: int = 8192,
         max_text_length: int = DEFAULT_MAX_TEXT_LENGTH,
         keep_rows: bool = False,
+        code_column: str | None = None,
     ) -> None:
         self.path, self.format = path, fmt
         self.id_column, self.text_column = id_column, text_column
+        self.code_column = code_column  # national offence codes (correspondence tables)
         self.chunk_size, self.max_text_length, self.keep_rows = (
             chunk_size,
             max_text_length,
             keep_rows,
         )
+        self._keep_values = keep_rows or code_column is not None
         self.columns: list[str] = []
         self.arrow_schema: Any = None  # the Parquet schema, when the input is Parquet
         self._handle: IO[str] | None = None
@@ -133,7 +137,10 @@ class InputReader:
             raise InputError(f"cannot read {self.path}: {exc.strerror or exc}") from None
 
     def _require(self, columns: list[str]) -> None:
-        missing = [c for c in (self.id_column, self.text_column) if c not in columns]
+        wanted = [self.id_column, self.text_column] + (
+            [self.code_column] if self.code_column else []
+        )
+        missing = [c for c in wanted if c not in columns]
         if missing:
             raise ColumnError(
                 f"column(s) {', '.join(repr(c) for c in missing)} not found; the file has: "
@@ -203,7 +210,16 @@ class InputReader:
             if self.format == "jsonl"
             else self._csv_records()
         )
-        chunk = Chunk(start=skip, rows=[] if self.keep_rows else None)
+        code_at = self.columns.index(self.code_column) if self.code_column else None
+
+        def new_chunk(start: int) -> Chunk:
+            return Chunk(
+                start=start,
+                rows=[] if self.keep_rows else None,
+                national_codes=[] if code_at is not None else None,
+            )
+
+        chunk = new_chunk(skip)
         for index, (row_id, text, reason, values) in enumerate(records):
             if index < skip:
                 continue
@@ -215,10 +231,13 @@ class InputReader:
             chunk.texts.append(text)
             if chunk.rows is not None:
                 chunk.rows.append(values)
+            if chunk.national_codes is not None and code_at is not None:
+                code = values[code_at] if values else None
+                chunk.national_codes.append("" if code is None else str(code).strip())
             if len(chunk.ids) >= self.chunk_size:
                 self.rows_read = index + 1
                 yield chunk
-                chunk = Chunk(start=index + 1, rows=[] if self.keep_rows else None)
+                chunk = new_chunk(index + 1)
         self.rows_read = chunk.start + len(chunk)
         if chunk.ids:
             yield chunk
@@ -229,7 +248,7 @@ class InputReader:
             len(self.columns),
             self._id_index,
             self._text_index,
-            self.keep_rows,
+            self._keep_values,
         )
         reader = self._csv
         while True:
@@ -257,7 +276,7 @@ class InputReader:
 
     def _jsonl_records(self) -> Iterator[tuple[Any, str, str | None, list[Any]]]:
         assert self._handle is not None
-        columns, keep = self.columns, self.keep_rows
+        columns, keep = self.columns, self._keep_values
         for line in self._handle:
             if not line.strip():
                 continue
@@ -293,7 +312,7 @@ class InputReader:
                     reason, text = "missing text", ""
                 elif not isinstance(text, str):
                     text = str(text)
-                yield values[id_at], text, reason, list(values) if self.keep_rows else []
+                yield values[id_at], text, reason, list(values) if self._keep_values else []
 
     def close(self) -> None:
         if self._handle is not None:

@@ -30,8 +30,13 @@ class Outcome:
     record: dict[str, Any]  # the public record without the id (see prediction_record)
 
 
-def make_outcome(prediction: Prediction, version: str, top_k: int) -> Outcome:
+def make_outcome(
+    prediction: Prediction, version: str, top_k: int, source: str | None = None
+) -> Outcome:
+    """`source` (e.g. `correspondence`) is added to the record when the model did not answer."""
     record = prediction_record(prediction, version)
+    if source is not None:
+        record["source"] = source
     codes = tuple(s.code for s in prediction.suggestions[:top_k])
     confidences = tuple(float(s.confidence) for s in prediction.suggestions[:top_k])
     cells: list[str] = []

@@ -4,14 +4,16 @@ Rows are held until every distinct text among them is classified (one chunk for 
 model, a larger window for Ray, see `Suggester.window_rows`), then written in input order. After
 a write the output and reject files are flushed and, at most every `checkpoint_seconds`, their
 sizes and the rows done are recorded; a resumed run cuts the files back to the recorded sizes
-and skips the rows done, so every input row ends up in the output exactly once.
+and skips the rows done, so every input row ends up in the output exactly once. With a national
+code column and a validated correspondence table (`BulkJob.validated`), a row whose code the
+table has gets that code directly (source `correspondence`, no review) and skips the model.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from iccs.bulk.outcomes import Outcome, OutcomeCache, Suggester, make_outcome
 from iccs.bulk.progress import ProgressReporter
 from iccs.bulk.summary import Summary
 from iccs.bulk.writers import OutputWriter, RejectWriter, ResumeError, partial_path
+from iccs.serving import CORRESPONDENCE_SOURCE, validated_prediction
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ class BulkJob:
     checkpoint_seconds: float = 2.0
     resume: bool = False
     extra_fingerprint: dict[str, Any] = field(default_factory=dict)
+    national_code_column: str | None = None
+    validated: Mapping[str, str] = field(default_factory=dict)  # national code -> ICCS code
 
     @property
     def rejects_path(self) -> Path:
@@ -70,6 +75,11 @@ class BulkJob:
             "top_k": self.top_k,
             "max_text_length": self.max_text_length,
             "model_version": self.model_version,
+            **(
+                {"national_code_column": self.national_code_column}
+                if self.national_code_column
+                else {}
+            ),
             **self.extra_fingerprint,
         }
 
@@ -100,12 +110,16 @@ class _Window:
         self.pending: dict[str, list[tuple[int, int]]] = {}  # key -> (chunk, position)
         self.rows = 0
 
-    def add(self, chunk: Chunk, cache: OutcomeCache) -> None:
+    def add(self, chunk: Chunk, cache: OutcomeCache, table: Mapping[str, Outcome]) -> None:
         index = len(self.chunks)
         outcomes: list[Outcome | None] = [None] * len(chunk)
         rejects, pending, lookup = chunk.rejects, self.pending, cache.lookup
+        codes = chunk.national_codes if table else None
         for position, text in enumerate(chunk.texts):
             if position in rejects:
+                continue
+            if codes is not None and codes[position] in table:
+                outcomes[position] = table[codes[position]]
                 continue
             found = lookup(text)
             if isinstance(found, str):
@@ -166,7 +180,14 @@ def run_bulk(
         chunk_size=job.chunk_size,
         max_text_length=job.max_text_length,
         keep_rows=output_format != "jsonl",
+        code_column=job.national_code_column,
     )
+    table = {
+        national: make_outcome(
+            validated_prediction(code), job.model_version, job.top_k, CORRESPONDENCE_SOURCE
+        )
+        for national, code in job.validated.items()
+    }
     writer = OutputWriter(
         job.output,
         output_format,
@@ -216,7 +237,7 @@ def run_bulk(
             progress.start(reader.total_size, reader.position(), rows_done)
         window = _Window()
         for chunk in reader.chunks(skip=rows_done):
-            window.add(chunk, cache)
+            window.add(chunk, cache, table)
             if (
                 window.rows >= suggester.window_rows
                 or len(window.pending) >= suggester.window_texts

@@ -84,7 +84,7 @@ def draft(
     except BundleError as exc:
         raise _fail(str(exc)) from None
     predictor = load_predictor(database, served.classifier)
-    with database.session() as session:
+    with database.sessionmaker() as session:
         summary = store.draft(
             session,
             served,
@@ -118,7 +118,7 @@ def import_(
     columns = TableColumns(code_column, title_column, description_column, iccs_column)
     rows = _read(table, columns, True)
     _, database = _database()
-    with database.session() as session:
+    with database.sessionmaker() as session:
         summary = store.import_table(
             session, scheme, [r for r in rows if isinstance(r, NationalRow)], validator
         )
@@ -141,7 +141,7 @@ def export(
 
     _check(scheme)
     _, database = _database()
-    with database.session() as session:
+    with database.sessionmaker() as session:
         rows = store.export(session, scheme)
     if not rows:
         raise _fail(f"no correspondence table {scheme}")

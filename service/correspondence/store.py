@@ -270,3 +270,16 @@ def export_csv(rows: Sequence[ExportRow], handle: TextIO) -> None:
     writer = csv.writer(handle)
     writer.writerow([f.name for f in fields(ExportRow)])
     writer.writerows(["" if v is None else v for v in astuple(r)] for r in rows)
+
+
+def scheme_codes(session: Session, scheme: str) -> dict[str, str]:
+    """Every validated national code of a scheme -> its ICCS code (for bulk runs)."""
+    sync_decided(session)
+    rows = session.execute(
+        select(CorrespondenceEntry.national_code, CorrespondenceEntry.iccs_code).where(
+            CorrespondenceEntry.scheme == scheme,
+            CorrespondenceEntry.status == "validated",
+            CorrespondenceEntry.iccs_code.is_not(None),
+        )
+    ).all()
+    return {code: iccs for code, iccs in rows if iccs}

@@ -26,6 +26,7 @@ from service.api.deps import SessionDep, SettingsDep, SubmitterDep
 from service.api.errors import ERROR_RESPONSES, APIError
 from service.api.schemas.batches import BatchOut
 from service.api_keys import Principal
+from service.correspondence.store import SCHEME_PATTERN
 from service.db.base import utcnow
 from service.db.models import Batch
 from service.db.models.batches import FINISHED_STATES
@@ -93,8 +94,20 @@ def create_batch(
         Literal["csv", "tsv", "jsonl", "parquet"] | None,
         Form(alias="format", description="File format; default: from the file name."),
     ] = None,
+    scheme: Annotated[
+        str | None,
+        Form(
+            pattern=SCHEME_PATTERN,
+            description="Correspondence table whose validated national codes are used.",
+        ),
+    ] = None,
+    national_code_column: Annotated[
+        str | None, Form(max_length=200, description="Column of the rows' national codes.")
+    ] = None,
 ) -> BatchOut:
     """Queue a file for classification; poll GET /v1/batches/{id} for progress."""
+    if (scheme is None) != (national_code_column is None):
+        raise APIError(400, "scheme and national_code_column go together", code="invalid_input")
     filename = Path(file.filename or "upload").name
     try:
         fmt = detect_format(Path(filename), input_format)
@@ -107,7 +120,7 @@ def create_batch(
     with source.open("wb") as handle:
         shutil.copyfileobj(file.file, handle, length=1 << 20)
     try:  # wrong columns or an unreadable file: refuse now, not in the worker
-        InputReader(source, fmt, id_column, text_column).close()
+        InputReader(source, fmt, id_column, text_column, code_column=national_code_column).close()
     except InputError as exc:
         shutil.rmtree(directory, ignore_errors=True)
         message = str(exc).replace(str(source), filename)
@@ -121,6 +134,8 @@ def create_batch(
         input_format=fmt,
         id_column=id_column,
         text_column=text_column,
+        scheme=scheme,
+        national_code_column=national_code_column,
         top_k=top_k or settings.default_top_k,
         reject_reasons={},
         api_key_id=caller.key_id,

@@ -75,7 +75,7 @@ def _validated(database: Database, items: list[TextToClassify]) -> dict[tuple[st
     keys = [key for item in items if (key := item.national_key) is not None]
     if not keys:
         return {}
-    with database.session() as session:
+    with database.sessionmaker() as session:
         return validated_codes(session, keys)
 
 

@@ -1,4 +1,5 @@
-"""Correspondence tables: national offence codes mapped to ICCS, drafted or imported.
+"""Correspondence tables: national offence codes mapped to ICCS, drafted or imported; batch
+jobs may name a scheme and the column of their rows' national codes.
 
 Revision ID: 0007_correspondence
 Revises: 0003_reviews
@@ -52,7 +53,13 @@ def upgrade() -> None:
         op.create_index(
             op.f(f"ix_correspondence_entries_{column}"), "correspondence_entries", [column]
         )
+    with op.batch_alter_table("batches") as batch:
+        batch.add_column(sa.Column("scheme", sa.String(100), nullable=True))
+        batch.add_column(sa.Column("national_code_column", sa.String(200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("batches") as batch:
+        batch.drop_column("national_code_column")
+        batch.drop_column("scheme")
     op.drop_table("correspondence_entries")

@@ -276,7 +276,7 @@ class RememberingClassifier:
     """A classifier whose probabilities take a decision memory into account.
 
     Offers what the bulk engine and the service's batcher call (`predict_proba`,
-    `suggestions_from_proba`, `suggest`); everything else is the wrapped model's.
+    `suggestions_from_proba`, `suggest`); for anything else use `.classifier`.
     """
 
     def __init__(self, classifier: ICCSClassifier, memory: DecisionMemory) -> None:
@@ -298,6 +298,3 @@ class RememberingClassifier:
         if not texts:
             return []
         return self.suggestions_from_proba(self.predict_proba(texts, languages), top_k)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.classifier, name)

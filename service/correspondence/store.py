@@ -104,10 +104,16 @@ def draft(
     top_k: int = 3,
 ) -> DraftSummary:
     """Propose ICCS codes for the national codes not yet in the table and queue them for
-    validation; codes already in the table (drafted or validated) are left as they are."""
+    validation; codes already in the table are left as they are, except drafts whose review
+    item the retention purge deleted, which are queued again."""
     check_scheme(scheme)
     existing = _existing(session, scheme)
-    new = [r for r in rows if r.national_code not in existing]
+
+    def needs_draft(row: NationalRow) -> bool:
+        entry = existing.get(row.national_code)
+        return entry is None or (entry.status == "draft" and entry.review_item_id is None)
+
+    new = [r for r in rows if needs_draft(r)]
     source = project_source(scheme)
     items = [TextToClassify(r.text, language=r.language) for r in new]
     _, stored = classify_texts(model, items, top_k, source=source, suggest=suggest)
@@ -115,22 +121,14 @@ def draft(
     for row, classification in zip(new, stored, strict=True):
         classification.needs_review = True  # every drafted row waits for a person
         session.add(classification)
-        session.add(
-            CorrespondenceEntry(
-                scheme=scheme,
-                national_code=row.national_code,
-                title=row.title,
-                description=row.description,
-                language=row.language,
-                status="draft",
-                origin="draft",
-                proposed_code=classification.top_code,
-                confidence=classification.confidence,
-                review_item_id=classification.id,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        entry = existing.get(row.national_code)
+        if entry is None:
+            entry = CorrespondenceEntry(scheme=scheme, national_code=row.national_code)
+            entry.status, entry.origin, entry.created_at = "draft", "draft", now
+            session.add(entry)
+        entry.title, entry.description, entry.language = row.title, row.description, row.language
+        entry.proposed_code, entry.confidence = classification.top_code, classification.confidence
+        entry.review_item_id, entry.updated_at = classification.id, now
     session.commit()
     logger.info("drafted %d national codes of scheme %s", len(new), scheme)
     return DraftSummary(scheme, len(new), len(rows) - len(new), source)

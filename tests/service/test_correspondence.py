@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
+from service.db.models import Classification
 from tests.service.conftest import Service, ServiceFactory
 from tests.service.test_batches import submit, worker
 from tests.service.test_reviews import decide, use_queue
@@ -82,6 +85,15 @@ def test_draft_opens_a_mapping_project_in_the_review_queue(csvc: Service) -> Non
         "validated": 0,
         "share_validated": 0.0,
     }
+    # the retention purge deleted one draft's classification: drafting again re-queues it
+    with csvc.db.sessionmaker() as session:
+        session.execute(
+            delete(Classification).where(Classification.id == uuid.UUID(items[0]["id"]))
+        )
+        session.commit()
+    redraft = upload(csvc, "EC-COIP", "draft", NATIONAL).json()
+    assert (redraft["drafted"], redraft["already_present"]) == (1, 2)
+    assert progress(csvc)["EC-COIP"]["total"] == 3
 
 
 def test_validating_on_review_updates_progress_export_and_the_memory(csvc: Service) -> None:

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from service.correspondence.tables import NationalRow, TableColumns, TableError, read_table
+
 correspondence_app = typer.Typer(
     help="Correspondence tables: national offence codes mapped to ICCS.", no_args_is_help=True
 )
@@ -31,17 +33,14 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _read(path: Path, columns: object, with_iccs: bool) -> list[object]:
-    from service.correspondence.tables import TableColumns, TableError, read_table
-
-    assert isinstance(columns, TableColumns)
+def _read(path: Path, columns: TableColumns, with_iccs: bool) -> list[NationalRow]:
     if not path.is_file():
         raise _fail(f"file not found: {path}")
     try:
-        return list(read_table(path.read_bytes(), columns, with_iccs))
+        return read_table(path.read_bytes(), columns, with_iccs)
     except TableError as exc:
         for row in exc.rows:
-            _say(f"  row {row['row']}: {'; '.join(row['errors'])}")  # type: ignore[arg-type]
+            _say(f"  row {row['row']}: {'; '.join(row['errors'])}")
         raise _fail(str(exc)) from None
 
 
@@ -67,7 +66,6 @@ def draft(
     from iccs.bundle import BundleError, champion_path
     from service.cli import _database
     from service.correspondence import store
-    from service.correspondence.tables import NationalRow, TableColumns
     from service.decision_memory import load_predictor
     from service.model_holder import load_served_model
     from service.reviews.config import ReviewSettings
@@ -89,7 +87,7 @@ def draft(
             session,
             served,
             scheme,
-            [r for r in rows if isinstance(r, NationalRow)],
+            rows,
             suggest=lambda texts, k, langs: predictor.suggest(texts, k, langs),
         )
         enqueue_new_classifications(session, ReviewSettings())
@@ -112,16 +110,13 @@ def import_(
     """Load an already validated table; a bad row refuses the whole file."""
     from service.cli import _database
     from service.correspondence import store
-    from service.correspondence.tables import NationalRow, TableColumns
 
     _check(scheme)
     columns = TableColumns(code_column, title_column, description_column, iccs_column)
     rows = _read(table, columns, True)
     _, database = _database()
     with database.sessionmaker() as session:
-        summary = store.import_table(
-            session, scheme, [r for r in rows if isinstance(r, NationalRow)], validator
-        )
+        summary = store.import_table(session, scheme, rows, validator)
     _say(
         f"imported {len(rows)} rows into {scheme} ({summary.added} new, {summary.updated} replaced)"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from iccs.hierarchy import NONE_CODE
 from iccs.language import guess_language
@@ -47,7 +48,7 @@ class NationalRow:
 class TableError(ValueError):
     """A file that cannot be read as a code list, with the bad rows when there are some."""
 
-    def __init__(self, message: str, rows: list[dict[str, object]] | None = None) -> None:
+    def __init__(self, message: str, rows: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.rows = rows or []
 
@@ -77,7 +78,7 @@ def read_table(data: bytes, columns: TableColumns, with_iccs: bool) -> list[Nati
     if missing:
         raise TableError(f"missing columns: {', '.join(missing)} (found: {', '.join(header)})")
     rows: list[NationalRow] = []
-    errors: list[dict[str, object]] = []
+    errors: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for record in reader:
         line = reader.line_num

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
-from service.db.models import Classification
+from service.db.models import Classification, CorrespondenceEntry
 from tests.service.conftest import Service, ServiceFactory
 from tests.service.test_batches import submit, worker
 from tests.service.test_reviews import decide, use_queue
@@ -209,17 +209,29 @@ def test_draft_validate_import_and_use_on_postgresql(
     service_factory: ServiceFactory, postgres_url: str
 ) -> None:
     with service_factory(database_url=postgres_url, memory_refresh_seconds=0) as svc:
-        use_queue(svc, qc_rate=0.0)
-        assert upload(svc, "PG-DRAFT", "draft", NATIONAL).json()["drafted"] == 3
-        items = svc.client.get(
-            "/v1/reviews",
-            params={"batch": "correspondence:PG-DRAFT"},
-            headers=svc.headers("analyst"),
-        ).json()["items"]
-        assert decide(svc, items[0], "recode", code="0502").status_code == 200
-        assert progress(svc)["PG-DRAFT"]["validated"] == 1
-        columns = {"code_column": "code", "title_column": "name", "iccs_column": "iccs"}
-        assert upload(svc, "PG-IMPORT", "import", VALIDATED, **columns).status_code == 200
-        result = classify(svc, text="x", scheme="PG-IMPORT", national_code="A1")
-        assert result["source"] == "correspondence"
-        assert result["suggestions"][0]["code"] == "050221"
+        try:
+            _draft_validate_import_and_use(svc)
+        finally:  # the schema is shared by the session's PostgreSQL tests: leave it as found
+            with svc.db.sessionmaker() as session:
+                session.execute(delete(CorrespondenceEntry))
+                session.execute(
+                    delete(Classification).where(Classification.source.startswith("corresp"))
+                )
+                session.commit()
+
+
+def _draft_validate_import_and_use(svc: Service) -> None:
+    use_queue(svc, qc_rate=0.0)
+    assert upload(svc, "PG-DRAFT", "draft", NATIONAL).json()["drafted"] == 3
+    items = svc.client.get(
+        "/v1/reviews",
+        params={"batch": "correspondence:PG-DRAFT"},
+        headers=svc.headers("analyst"),
+    ).json()["items"]
+    assert decide(svc, items[0], "recode", code="0502").status_code == 200
+    assert progress(svc)["PG-DRAFT"]["validated"] == 1
+    columns = {"code_column": "code", "title_column": "name", "iccs_column": "iccs"}
+    assert upload(svc, "PG-IMPORT", "import", VALIDATED, **columns).status_code == 200
+    result = classify(svc, text="x", scheme="PG-IMPORT", national_code="A1")
+    assert result["source"] == "correspondence"
+    assert result["suggestions"][0]["code"] == "050221"

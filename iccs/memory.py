@@ -125,7 +125,8 @@ def lexical_features(classifier: ICCSClassifier, keys: Sequence[str]) -> sparse.
 class _Store:
     """The remembered rows in the model's terms (immutable: a refresh swaps in a new one)."""
 
-    vectors: sparse.csr_matrix  # memory rows x features, unit length
+    columns: sparse.csr_matrix  # features x memory rows, unit-length columns (made once:
+    # a CSR query times this is cheap; times the rows' transpose, scipy converts it every call)
     labels: np.ndarray  # class index of each row
     size: int
 
@@ -186,10 +187,11 @@ class DecisionMemory:
             logger.info("memory: %d rows with unusable codes or empty texts left out", skipped)
         if not usable:
             width = lexical_features(self.classifier, [""]).shape[1]
-            return _Store(sparse.csr_matrix((0, width), dtype=np.float32), np.zeros(0, int), 0)
+            return _Store(sparse.csr_matrix((width, 0), dtype=np.float32), np.zeros(0, int), 0)
         keys = [key for key, _ in usable]
         labels = np.array([label for _, label in usable], dtype=np.int64)
-        return _Store(lexical_features(self.classifier, keys), labels, len(usable))
+        columns = sparse.csr_matrix(lexical_features(self.classifier, keys).T)
+        return _Store(columns, labels, len(usable))
 
     def neighbours(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """For each normalised text, the similarities (descending) and class indexes of its
@@ -203,7 +205,7 @@ class DecisionMemory:
         features = lexical_features(self.classifier, keys)
         step = max(1, _QUERY_CELLS // store.size)
         for start in range(0, len(keys), step):
-            block = (features[start : start + step] @ store.vectors.T).toarray()
+            block = (features[start : start + step] @ store.columns).toarray()
             take = min(k, store.size)
             top = np.argpartition(-block, take - 1, axis=1)[:, :take]
             top_sims = np.take_along_axis(block, top, axis=1)

@@ -166,6 +166,10 @@ def test_validated_national_codes_skip_the_model_and_the_queue(csvc: Service) ->
     assert [r["source"] for r in many[1:]] == ["model", "model"]
     queued = csvc.client.get("/v1/reviews", headers=csvc.headers("analyst")).json()["items"]
     assert all(i["source"] != "correspondence" for i in queued)
+    no_scheme = csvc.client.post(
+        "/v1/classify", json={"text": "robo", "national_code": "A1"}, headers=csvc.headers()
+    )
+    assert no_scheme.status_code == 422
 
 
 def test_export_as_csv_and_unknown_schemes(csvc: Service) -> None:

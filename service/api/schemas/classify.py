@@ -106,6 +106,11 @@ class ClassifyRequest(BaseModel):
             raise ValueError("send either 'text' or 'items', not both or neither")
         if self.items is not None and not self.items:
             raise ValueError("'items' is empty")
+        codes_without_scheme = (self.national_code is not None and self.scheme is None) or any(
+            i.national_code is not None and not (i.scheme or self.scheme) for i in self.items or []
+        )
+        if codes_without_scheme:
+            raise ValueError("a 'national_code' needs a 'scheme' (on the item or the request)")
         return self
 
 

@@ -96,19 +96,32 @@ def classify(
     checkpoint_every: Annotated[
         float, typer.Option(min=0.0, help="Seconds between checkpoints.")
     ] = 2.0,
+    scheme: Annotated[
+        str | None,
+        typer.Option(help="Correspondence table whose validated national codes are used."),
+    ] = None,
+    national_code_column: Annotated[
+        str | None, typer.Option(help="Column holding each row's national offence code.")
+    ] = None,
 ) -> None:
     """Classify every row of a file; the output has every input row once, in input order.
 
     JSONL output: one {"id", "suggestions", "needs_review", "model_version"} object per row.
     CSV/Excel/Parquet output: every input column, then iccs_code_1, [iccs_title_1,]
     confidence_1, ..., needs_review, model_version. CSV output keeps a CSV input's separator.
+    With ICCS_DATABASE_URL set, the model consults the memory of validated decisions, and rows
+    whose --national-code-column code is validated in --scheme's table get that code (source
+    "correspondence").
     """
     from iccs.bulk import BulkJob, Cancelled, InputError, LocalSuggester, ResumeError, run_bulk
     from iccs.bulk.csv_records import DialectError, parse_delimiter
     from iccs.bulk.progress import BarProgress, LogProgress, ProgressReporter
     from iccs.bundle import BundleError
+    from iccs.memory import decision_source
     from iccs.serving import load_default_model, model_version
 
+    if (scheme is None) != (national_code_column is None):
+        raise _fail("--scheme and --national-code-column go together")
     if input_path.resolve() == output.resolve():
         raise _fail("the output must not be the input file")
     if output.is_dir():
@@ -136,6 +149,7 @@ def classify(
         delimiter=delimiter,
         encoding=encoding,
         titles=titles.value if titles else None,
+        national_code_column=national_code_column,
     )
     try:
         from iccs.bulk.formats import ColumnError, InputReader, detect_format
@@ -148,10 +162,16 @@ def classify(
         # Open the input once before loading the model: wrong columns fail in a second.
         fmt = detect_format(input_path, input_format)
         InputReader(
-            input_path, fmt, id_column, text_column, delimiter=delimiter, encoding=encoding
+            input_path,
+            fmt,
+            id_column,
+            text_column,
+            delimiter=delimiter,
+            encoding=encoding,
+            code_column=national_code_column,
         ).close()
     except ColumnError as exc:
-        raise _fail(f"{exc} (use --id-column / --text-column)") from None
+        raise _fail(f"{exc} (use --id-column / --text-column / --national-code-column)") from None
     except InputError as exc:
         raise _fail(str(exc)) from None
     try:
@@ -159,14 +179,22 @@ def classify(
     except BundleError as exc:
         raise _fail(str(exc)) from None
     job.model_version = model_version(metadata)
+    decisions = decision_source()
+    if scheme is not None:
+        if decisions is None:
+            raise _fail("--scheme needs the service database: set ICCS_DATABASE_URL")
+        job.validated = decisions.validated_codes(scheme)
+        if not job.validated:
+            err_console.print(f"note: no validated national codes in {scheme}", highlight=False)
+    predictor = classifier if decisions is None else decisions.predictor(classifier)
     if engine is Engine.ray:
         from iccs.bulk.ray_engine import RaySuggester
 
         suggester: LocalSuggester | RaySuggester = RaySuggester(
-            classifier, address=address, workers=workers
+            predictor, address=address, workers=workers
         )
     else:
-        suggester = LocalSuggester(classifier)
+        suggester = LocalSuggester(predictor)
     progress: ProgressReporter = BarProgress() if sys.stderr.isatty() else LogProgress()
     try:
         summary = run_bulk(job, suggester, progress=progress)

@@ -14,12 +14,22 @@ from iccs import __version__
 from iccs.search import load_search_index
 from service.api.deps import authenticate, reject_unknown_query_parameters
 from service.api.errors import install_error_handlers
-from service.api.routes import batches, classify, dashboard, health, models, reviews, taxonomy
+from service.api.routes import (
+    batches,
+    classify,
+    correspondences,
+    dashboard,
+    health,
+    models,
+    reviews,
+    taxonomy,
+)
 from service.api_keys import count_active_keys
 from service.auth import Authenticator
 from service.batcher import SuggestionBatcher
 from service.config import Settings, get_settings
 from service.db import Database
+from service.decision_memory import MemoryHolder
 from service.jobs.worker import start_in_service_worker
 from service.logs import RequestLogMiddleware, configure_logging
 from service.metrics import ServiceMetrics
@@ -110,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.batcher = SuggestionBatcher(settings.batch_max_texts)
     app.state.store_health = StoreHealth()
     app.state.writer = ClassificationWriter(database.sessionmaker, health=app.state.store_health)
+    app.state.memory = MemoryHolder(
+        database, settings.memory_refresh_seconds, settings.memory_enabled
+    )
     install_error_handlers(app, authenticate=authenticate)
     # Outermost last: metrics see every request, including those refused for their size.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -123,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(batches.router)
     app.include_router(dashboard.router)  # before reviews: /reviews/{item_id} would take it
     app.include_router(reviews.router)
+    app.include_router(correspondences.router)
     app.include_router(pages.router)  # /review, /dashboard and their static files
     return app
 

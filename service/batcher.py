@@ -13,14 +13,15 @@ import logging
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
-from iccs.classifier import ICCSClassifier, Prediction
+from iccs.classifier import Prediction
+from iccs.memory import Predictor
 from service.queues import BatchingWorker
 
 logger = logging.getLogger(__name__)
 
 
 def suggest_many(
-    classifier: ICCSClassifier,
+    classifier: Predictor,
     jobs: list[tuple[list[str], int]],
     languages: list[list[str | None]] | None = None,
 ) -> list[list[Prediction]]:
@@ -48,7 +49,7 @@ def _first(prediction: Prediction, top_k: int) -> Prediction:
 
 @dataclass
 class _Job:
-    classifier: ICCSClassifier
+    classifier: Predictor
     texts: list[str]
     top_k: int
     languages: list[str | None]
@@ -67,7 +68,7 @@ class SuggestionBatcher(BatchingWorker[_Job]):
 
     def suggest(
         self,
-        classifier: ICCSClassifier,
+        classifier: Predictor,
         texts: list[str],
         top_k: int,
         languages: list[str | None] | None = None,

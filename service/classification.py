@@ -1,13 +1,15 @@
 """Classify texts with the served model and keep each result for review.
 
 Identical texts in one request are classified once. Each stored row carries the model and
-taxonomy versions, so the statistical office can tell which model said what.
+taxonomy versions, so the statistical office can tell which model said what. A text that comes
+with a national code validated in a correspondence table gets that code (confidence 1, no
+review, source `correspondence`) instead of the model's answer.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -15,10 +17,13 @@ from typing import Any
 from iccs.classifier import Prediction
 from iccs.hierarchy import NONE_CODE
 from iccs.language import guess_language as guess_text_language
+from iccs.serving import CORRESPONDENCE_SOURCE, validated_prediction
 from iccs.taxonomy import Language, load_taxonomy
 from service.db.base import utcnow
 from service.db.models import Classification
 from service.model_holder import ServedModel
+
+USE_SOURCE = CORRESPONDENCE_SOURCE  # the source of answers taken from a validated table
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,14 @@ class TextToClassify:
     case_id: str | None = None
     language: str | None = None
     item_id: str | None = None
+    scheme: str | None = None
+    national_code: str | None = None
+
+    @property
+    def national_key(self) -> tuple[str, str] | None:
+        if self.scheme and self.national_code:
+            return (self.scheme, self.national_code)
+        return None
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class ClassificationResult:
     fallback: dict[str, Any] | None
     model_version: str
     taxonomy_version: str
+    source: str = "model"
 
 
 def guess_language(text: str, given: str | None) -> str | None:
@@ -88,15 +102,29 @@ def classify_texts(
     source: str = "api",
     api_key_id: int | None = None,
     suggest: Callable[[list[str], int, list[str | None]], list[Prediction]] | None = None,
+    validated: Mapping[tuple[str, str], str] | None = None,
 ) -> tuple[list[ClassificationResult], list[Classification]]:
     """Results in input order, and the rows to store for them (not yet added to a session).
 
     `suggest(texts, top_k, languages)` defaults to the model's own; the API passes the
-    batcher's. A client's `language` chooses the model's blend for its text.
+    batcher's. A client's `language` chooses the model's blend for its text. `validated` maps
+    (scheme, national code) to a validated ICCS code: items carrying one skip the model.
     """
-    distinct = list(dict.fromkeys((item.text, item.language or None) for item in items))
+    validated = validated or {}
+
+    def from_table(item: TextToClassify) -> str | None:
+        key = item.national_key
+        return validated.get(key) if key is not None else None
+
+    distinct = list(
+        dict.fromkeys(
+            (item.text, item.language or None) for item in items if from_table(item) is None
+        )
+    )
     texts, languages = [t for t, _ in distinct], [lang for _, lang in distinct]
-    if suggest is None:
+    if not texts:
+        predicted: list[Prediction] = []
+    elif suggest is None:
         predicted = model.classifier.suggest(texts, top_k=top_k, languages=languages)
     else:
         predicted = suggest(texts, top_k, languages)
@@ -104,7 +132,12 @@ def classify_texts(
     now = utcnow()
     results, rows = [], []
     for item in items:
-        prediction = predictions[(item.text, item.language or None)]
+        table_code = from_table(item)
+        if table_code is None:
+            prediction = predictions[(item.text, item.language or None)]
+            item_source = source
+        else:
+            prediction, item_source = validated_prediction(table_code), USE_SOURCE
         language = guess_language(item.text, item.language)
         suggestions = suggestion_dicts(prediction, language)
         first = suggestions[0]
@@ -121,7 +154,7 @@ def classify_texts(
                 needs_review=prediction.needs_review,
                 model_version=model.version,
                 taxonomy_version=model.taxonomy_version,
-                source=source,
+                source=item_source,
                 api_key_id=api_key_id,
                 created_at=now,
             )
@@ -137,6 +170,7 @@ def classify_texts(
                 fallback=_fallback(prediction, language),
                 model_version=model.version,
                 taxonomy_version=model.taxonomy_version,
+                source="model" if table_code is None else USE_SOURCE,
             )
         )
     return results, rows

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from service.api_keys import ROLES
+from service.correspondence.cli import correspondence_app
 from service.jobs.cli import worker
 
 if TYPE_CHECKING:
@@ -264,4 +265,5 @@ def register(app: typer.Typer) -> None:
     app.command("purge")(purge)
     app.add_typer(keys_app, name="keys")
     app.add_typer(db_app, name="db")
+    app.add_typer(correspondence_app, name="correspondence")
     app.command("worker")(worker)

@@ -61,6 +61,18 @@ class Settings(BaseSettings):
         description="Classifications (case text included) older than this are purged.",
     )
 
+    # decision memory (validated correspondence rows and analysts' decisions)
+    memory_enabled: bool = Field(
+        default=True,
+        description="Consult the memory of validated decisions when classifying.",
+    )
+    memory_refresh_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often each process checks the database for new decisions or imports "
+        "(0 = on every request).",
+    )
+
     # limits
     max_text_chars: int = Field(default=10_000, ge=1, description="Longest text accepted.")
     max_items: int = Field(default=1_000, ge=1, description="Most texts in one request.")

@@ -71,6 +71,7 @@ class Chunk:
     texts: list[str] = field(default_factory=list)
     rejects: dict[int, str] = field(default_factory=dict)  # position in chunk -> reason
     rows: list[list[Any]] | None = None
+    national_codes: list[str] | None = None  # when the reader has a national code column
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -130,6 +131,7 @@ class InputReader:
         keep_rows: bool = False,
         delimiter: str | None = None,
         encoding: str | None = None,
+        code_column: str | None = None,
     ) -> None:
         self.path, self.format = path, fmt
         self.delimiter, self.encoding = delimiter, encoding  # sniffed when None (CSV, TSV)
@@ -139,6 +141,8 @@ class InputReader:
             max_text_length,
             keep_rows,
         )
+        self.code_column = code_column  # national offence codes (correspondence tables)
+        self._keep_values = keep_rows or code_column is not None
         self.columns: list[str] = []
         self.arrow_schema: Any = None  # the Parquet schema, when the input is Parquet
         self._handle: IO[str] | None = None
@@ -182,7 +186,10 @@ class InputReader:
         return "UTF-8" if self.encoding in (None, "utf-8", "utf-8-sig") else str(self.encoding)
 
     def _require(self, columns: list[str]) -> None:
-        missing = [c for c in (self.id_column, self.text_column) if c not in columns]
+        wanted = [self.id_column, self.text_column] + (
+            [self.code_column] if self.code_column else []
+        )
+        missing = [c for c in wanted if c not in columns]
         if missing:
             raise ColumnError(
                 f"column(s) {', '.join(repr(c) for c in missing)} not found; the file has: "
@@ -272,7 +279,16 @@ class InputReader:
             "jsonl": self._jsonl_records,
             "xlsx": self._workbook_records,
         }.get(self.format, self._csv_records)()
-        chunk = Chunk(start=skip, rows=[] if self.keep_rows else None)
+        code_at = self.columns.index(self.code_column) if self.code_column else None
+
+        def new_chunk(start: int) -> Chunk:
+            return Chunk(
+                start=start,
+                rows=[] if self.keep_rows else None,
+                national_codes=[] if code_at is not None else None,
+            )
+
+        chunk = new_chunk(skip)
         for index, (row_id, text, reason, values) in enumerate(records):
             if index < skip:
                 if on_skipped is not None and reason is None and len(text) <= self.max_text_length:
@@ -288,10 +304,13 @@ class InputReader:
             chunk.texts.append(text)
             if chunk.rows is not None:
                 chunk.rows.append(values)
+            if chunk.national_codes is not None and code_at is not None:
+                code = values[code_at] if values else None
+                chunk.national_codes.append("" if code is None else str(code).strip())
             if len(chunk.ids) >= self.chunk_size:
                 self.rows_read = index + 1
                 yield chunk
-                chunk = Chunk(start=index + 1, rows=[] if self.keep_rows else None)
+                chunk = new_chunk(index + 1)
         self.rows_read = chunk.start + len(chunk)
         if chunk.ids:
             yield chunk
@@ -299,7 +318,7 @@ class InputReader:
     # Each record generator yields (id, text, reject reason or None, all values or []).
     def _csv_records(self) -> Iterator[tuple[Any, str, str | None, list[Any]]]:
         assert self._handle is not None and self.delimiter is not None
-        width, id_at, keep = len(self.columns), self._id_index, self.keep_rows
+        width, id_at, keep = len(self.columns), self._id_index, self._keep_values
         for fields in read_records(iter(self._handle), self.delimiter, width, id_at):
             if isinstance(fields, BrokenRecord):
                 cells = [printable(c) for c in (fields.cells + [""] * width)[:width]]
@@ -328,11 +347,11 @@ class InputReader:
             row_id, text = fields[id_at], fields[text_at]
         elif reason is None and (not text or text.isspace()):
             reason = "missing text"
-        return row_id, text, reason, fields if self.keep_rows else []
+        return row_id, text, reason, fields if self._keep_values else []
 
     def _jsonl_records(self) -> Iterator[tuple[Any, str, str | None, list[Any]]]:
         assert self._handle is not None
-        columns, keep = self.columns, self.keep_rows
+        columns, keep = self.columns, self._keep_values
         for line in self._handle:
             if not line.strip():
                 continue
@@ -368,7 +387,7 @@ class InputReader:
                     reason, text = "missing text", ""
                 elif not isinstance(text, str):
                     text = str(text)
-                yield values[id_at], text, reason, list(values) if self.keep_rows else []
+                yield values[id_at], text, reason, list(values) if self._keep_values else []
 
     def close(self) -> None:
         if self._handle is not None:

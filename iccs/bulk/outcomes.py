@@ -31,10 +31,17 @@ class Outcome:
 
 
 def make_outcome(
-    prediction: Prediction, version: str, top_k: int, titles: Mapping[str, str] | None = None
+    prediction: Prediction,
+    version: str,
+    top_k: int,
+    titles: Mapping[str, str] | None = None,
+    source: str | None = None,
 ) -> Outcome:
-    """The outcome of one prediction; with `titles`, each code's title follows it in CSV cells."""
+    """The outcome of one prediction; with `titles`, each code's title follows it in CSV cells;
+    `source` (e.g. `correspondence`) is added to the record when the model did not answer."""
     record = prediction_record(prediction, version)
+    if source is not None:
+        record["source"] = source
     codes = tuple(s.code for s in prediction.suggestions[:top_k])
     confidences = tuple(float(s.confidence) for s in prediction.suggestions[:top_k])
     cells: list[str] = []

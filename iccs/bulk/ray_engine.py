@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from iccs.classifier import ICCSClassifier, Prediction, Suggestion
+from iccs.memory import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class SuggestActor:
     def __init__(self, model_box: list[Any], top_k: int) -> None:
         import ray
 
-        self.model: ICCSClassifier = ray.get(model_box[0])
+        self.model: Predictor = ray.get(model_box[0])
         self.top_k = top_k
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +67,7 @@ class RaySuggester:
 
     def __init__(
         self,
-        model: ICCSClassifier,
+        model: Predictor,
         address: str | None = None,
         workers: int | None = None,
         batch_size: int = 1024,
@@ -91,7 +92,8 @@ class RaySuggester:
         context.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         shipped = copy.copy(model)
-        shipped._hierarchy = None  # rebuilt cheaply on the worker; keeps the payload small
+        if isinstance(shipped, ICCSClassifier):
+            shipped._hierarchy = None  # rebuilt cheaply on the worker; keeps the payload small
         self._model_ref = ray.put(shipped)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, workers or cpus)

@@ -4,7 +4,9 @@ Rows are held until every distinct text among them is classified (one chunk for 
 model, a larger window for Ray, see `Suggester.window_rows`), then written in input order. After
 a write the output and reject files are flushed and, at most every `checkpoint_seconds`, their
 sizes and the rows done are recorded; a resumed run cuts the files back to the recorded sizes
-and skips the rows done, so every input row ends up in the output exactly once.
+and skips the rows done, so every input row ends up in the output exactly once. With a national
+code column and a validated correspondence table (`BulkJob.validated`), a row whose code the
+table has gets that code directly (source `correspondence`, no review) and skips the model.
 
 Distinct texts are counted by the hash of their normalised form (a resumed run hashes the rows
 it skips), so the count is the file's, however often the run was interrupted.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from iccs.bulk.writers import (
     complete_output,
     partial_path,
 )
+from iccs.serving import CORRESPONDENCE_SOURCE, validated_prediction
 from iccs.text import normalize
 
 logger = logging.getLogger(__name__)
@@ -65,6 +68,8 @@ class BulkJob:
     delimiter: str | None = None  # CSV input: sniffed from the header when None
     encoding: str | None = None  # text input: from the byte-order mark, else UTF-8, when None
     titles: str | None = None  # add code titles in this language (en, es, ko) to CSV/Excel
+    national_code_column: str | None = None
+    validated: Mapping[str, str] = field(default_factory=dict)  # national code -> ICCS code
     extra_fingerprint: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -87,6 +92,11 @@ class BulkJob:
             "delimiter": self.delimiter,
             "encoding": self.encoding,
             "titles": self.titles,
+            **(
+                {"national_code_column": self.national_code_column}
+                if self.national_code_column
+                else {}
+            ),
             **self.extra_fingerprint,
         }
 
@@ -117,12 +127,16 @@ class _Window:
         self.pending: dict[str, list[tuple[int, int]]] = {}  # key -> (chunk, position)
         self.rows = 0
 
-    def add(self, chunk: Chunk, cache: OutcomeCache) -> None:
+    def add(self, chunk: Chunk, cache: OutcomeCache, table: Mapping[str, Outcome]) -> None:
         index = len(self.chunks)
         outcomes: list[Outcome | None] = [None] * len(chunk)
         rejects, pending, lookup = chunk.rejects, self.pending, cache.lookup
+        codes = chunk.national_codes if table else None
         for position, text in enumerate(chunk.texts):
             if position in rejects:
+                continue
+            if codes is not None and codes[position] in table:
+                outcomes[position] = table[codes[position]]
                 continue
             found = lookup(text)
             if isinstance(found, str):
@@ -195,8 +209,19 @@ def run_bulk(
         keep_rows=output_format != "jsonl",
         delimiter=job.delimiter,
         encoding=job.encoding,
+        code_column=job.national_code_column,
     )
     titles = code_titles(job.titles) if job.titles and output_format != "jsonl" else None
+    table = {
+        national: make_outcome(
+            validated_prediction(code),
+            job.model_version,
+            job.top_k,
+            titles,
+            source=CORRESPONDENCE_SOURCE,
+        )
+        for national, code in job.validated.items()
+    }
     writer = OutputWriter(
         job.output,
         output_format,
@@ -253,7 +278,7 @@ def run_bulk(
         window = _Window()
         skipped = (lambda text: seen.add(hash(normalize(text)))) if rows_done else None
         for chunk in reader.chunks(skip=rows_done, on_skipped=skipped):
-            window.add(chunk, cache)
+            window.add(chunk, cache, table)
             if (
                 window.rows >= suggester.window_rows
                 or len(window.pending) >= suggester.window_texts

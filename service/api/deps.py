@@ -22,6 +22,7 @@ from service.auth import Authenticator
 from service.batcher import SuggestionBatcher
 from service.config import Settings
 from service.db import Database
+from service.decision_memory import MemoryHolder
 from service.metrics import ServiceMetrics
 from service.model_holder import ModelHolder, ServedModel
 from service.rate_limit import RateLimiter
@@ -77,6 +78,11 @@ async def get_store_health(request: Request) -> StoreHealth:
     return health
 
 
+async def get_memory(request: Request) -> MemoryHolder:
+    memory: MemoryHolder = request.app.state.memory
+    return memory
+
+
 async def get_metrics(request: Request) -> ServiceMetrics:
     metrics: ServiceMetrics = request.app.state.metrics
     return metrics
@@ -120,6 +126,7 @@ BatcherDep = Annotated[SuggestionBatcher, Depends(get_batcher)]
 WriterDep = Annotated[ClassificationWriter, Depends(get_writer)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 StoreHealthDep = Annotated[StoreHealth, Depends(get_store_health)]
+MemoryDep = Annotated[MemoryHolder, Depends(get_memory)]
 
 
 async def authenticate(request: Request) -> Principal:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from iccs.bulk import BulkJob, Cancelled, InputError, LocalSuggester, ResumeError, run_bulk
 from iccs.bulk.formats import InputReader, detect_format
+from service.correspondence.store import scheme_codes
 from service.db import Database
 from service.db.base import utcnow
 from service.db.models import Batch
+from service.decision_memory import load_predictor
 from service.jobs import store
 from service.jobs.config import BatchSettings
 from service.logsafe import stack_only
@@ -37,6 +39,8 @@ class BatchSpec:
     model_version: str | None
     has_checkpoint: bool
     cancel_requested: bool
+    scheme: str | None = None
+    national_code_column: str | None = None
 
 
 class LeaseKeeper:
@@ -81,7 +85,17 @@ def _spec(database: Database, batch_id: str) -> BatchSpec:
             batch.model_version,
             batch.checkpoint is not None,
             batch.cancel_requested,
+            batch.scheme,
+            batch.national_code_column,
         )
+
+
+def _validated_codes(database: Database, scheme: str | None) -> dict[str, str]:
+    """The scheme's validated national codes, read when the job (re)starts."""
+    if scheme is None:
+        return {}
+    with database.sessionmaker() as session:
+        return scheme_codes(session, scheme)
 
 
 def _count_rows(path: Path, spec: BatchSpec, chunk_size: int) -> int:
@@ -154,6 +168,8 @@ def run_batch(
             max_text_length=settings.max_text_length,
             checkpoint_seconds=settings.checkpoint_seconds,
             resume=True,
+            national_code_column=spec.national_code_column,
+            validated=_validated_codes(database, spec.scheme),
         )
         checkpoints = store.BatchCheckpointStore(
             database, batch_id, worker_id, settings.lease_seconds
@@ -162,7 +178,7 @@ def run_batch(
             try:
                 run_bulk(
                     job,
-                    LocalSuggester(model.classifier),
+                    LocalSuggester(load_predictor(database, model.classifier)),
                     store=checkpoints,
                     should_stop=lambda: (
                         stop.is_set()

@@ -28,6 +28,7 @@ from iccs.hierarchy import NONE_CODE
 from iccs.taxonomy import load_taxonomy
 from iccs.text import normalize
 from service.api_keys import Principal
+from service.classification import USE_SOURCE  # answered from a validated table: no review
 from service.db.base import utcnow
 from service.db.models import (
     Classification,
@@ -168,7 +169,7 @@ def enqueue_new_classifications(session: Session, settings: ReviewSettings) -> i
             Classification.needs_review,
             Classification.top_code,
             Classification.confidence,
-        ).where(not_queued)
+        ).where(not_queued, Classification.source != USE_SOURCE)
         if start is not None:
             query = query.where(Classification.created_at >= start)
         if cursor is not None:

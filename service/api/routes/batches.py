@@ -28,6 +28,7 @@ from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
 from service.api.schemas.batches import BatchOut
 from service.api.schemas.common import BatchId, StorableStr
 from service.api_keys import Principal
+from service.correspondence.store import SCHEME_PATTERN
 from service.db.base import utcnow
 from service.db.models import Batch
 from service.db.models.batches import FINISHED_STATES
@@ -127,8 +128,20 @@ def create_batch(
             examples=["cp1252"],
         ),
     ] = None,
+    scheme: Annotated[
+        str | None,
+        Form(
+            pattern=SCHEME_PATTERN,
+            description="Correspondence table whose validated national codes are used.",
+        ),
+    ] = None,
+    national_code_column: Annotated[
+        str | None, Form(max_length=200, description="Column of the rows' national codes.")
+    ] = None,
 ) -> BatchOut:
     """Queue a file for classification; poll GET /v1/batches/{id} for progress."""
+    if (scheme is None) != (national_code_column is None):
+        raise APIError(400, "scheme and national_code_column go together", code="invalid_input")
     filename = "".join(c for c in Path(file.filename or "").name if c.isprintable()) or "upload"
     try:
         fmt = detect_format(Path(filename), input_format)
@@ -143,7 +156,7 @@ def create_batch(
     try:  # wrong columns or an unreadable file: refuse now, not in the worker
         if encoding and fmt in ("csv", "tsv", "jsonl"):
             transcode_to_utf8(source, encoding)  # the worker reads UTF-8
-        InputReader(source, fmt, id_column, text_column).close()
+        InputReader(source, fmt, id_column, text_column, code_column=national_code_column).close()
     except DialectError as exc:
         shutil.rmtree(directory, ignore_errors=True)
         raise APIError(400, str(exc), code="invalid_input") from None
@@ -160,6 +173,8 @@ def create_batch(
         input_format=fmt,
         id_column=id_column,
         text_column=text_column,
+        scheme=scheme,
+        national_code_column=national_code_column,
         top_k=top_k or settings.default_top_k,
         reject_reasons={},
         api_key_id=caller.key_id,

@@ -6,6 +6,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.api.deps import (
     BatcherDep,
     ClassifierDep,
+    DatabaseDep,
+    MemoryDep,
     MetricsDep,
     SettingsDep,
     SubmitterDep,
@@ -19,6 +21,8 @@ from service.api.schemas.classify import (
 )
 from service.classification import ClassificationResult, TextToClassify, classify_texts
 from service.config import Settings
+from service.correspondence.store import validated_codes
+from service.db import Database
 from service.store_health import error_kind
 
 router = APIRouter(prefix="/v1", tags=["classify"])
@@ -28,7 +32,15 @@ def _texts(request: ClassifyRequest, settings: Settings) -> list[TextToClassify]
     """The texts to classify, refused with 413 over the items or text-length limits."""
     if request.items is None:
         assert request.text is not None
-        items = [TextToClassify(request.text, request.case_id, request.language)]
+        items = [
+            TextToClassify(
+                request.text,
+                request.case_id,
+                request.language,
+                scheme=request.scheme,
+                national_code=request.national_code,
+            )
+        ]
     else:
         if len(request.items) > settings.max_items:
             raise APIError(
@@ -38,7 +50,14 @@ def _texts(request: ClassifyRequest, settings: Settings) -> list[TextToClassify]
                 details={"max_items": settings.max_items, "items": len(request.items)},
             )
         items = [
-            TextToClassify(i.text, i.case_id, i.language or request.language, i.id)
+            TextToClassify(
+                i.text,
+                i.case_id,
+                i.language or request.language,
+                i.id,
+                scheme=i.scheme or request.scheme,
+                national_code=i.national_code,
+            )
             for i in request.items
         ]
     too_long = [n for n, item in enumerate(items) if len(item.text) > settings.max_text_chars]
@@ -50,6 +69,15 @@ def _texts(request: ClassifyRequest, settings: Settings) -> list[TextToClassify]
             details={"max_chars": settings.max_text_chars, "item_indexes": too_long[:100]},
         )
     return items
+
+
+def _validated(database: Database, items: list[TextToClassify]) -> dict[tuple[str, str], str]:
+    """The validated ICCS codes of the items' national codes (no query when none has one)."""
+    keys = [key for item in items if (key := item.national_key) is not None]
+    if not keys:
+        return {}
+    with database.sessionmaker() as session:
+        return validated_codes(session, keys)
 
 
 def _out(result: ClassificationResult) -> ClassificationOut:
@@ -64,6 +92,7 @@ def _out(result: ClassificationResult) -> ClassificationOut:
             "fallback": result.fallback,
             "model_version": result.model_version,
             "taxonomy_version": result.taxonomy_version,
+            "source": result.source,
         }
     )
 
@@ -81,17 +110,19 @@ def classify(
     settings: SettingsDep,
     metrics: MetricsDep,
     batcher: BatcherDep,
+    memory: MemoryDep,
+    database: DatabaseDep,
 ) -> ClassificationOut | BatchClassificationOut:
     """Ranked ICCS suggestions for one text or a list; every result is stored for review."""
     items = _texts(request, settings)
+    predictor = memory.predictor(model.classifier)
     results, rows = classify_texts(
         model,
         items,
         request.top_k or settings.default_top_k,
         api_key_id=caller.key_id,
-        suggest=lambda texts, top_k, languages: batcher.suggest(
-            model.classifier, texts, top_k, languages
-        ),
+        suggest=lambda texts, top_k, languages: batcher.suggest(predictor, texts, top_k, languages),
+        validated=_validated(database, items),
     )
     try:
         writer.write(rows)

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.api.schemas.common import StorableStr, Text
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
+SCHEME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$"
+SCHEME_DESCRIPTION = "National scheme of `national_code` (a correspondence table's name)."
+NATIONAL_CODE_DESCRIPTION = (
+    "National offence code: when the scheme's table has it validated, its ICCS code is "
+    "returned directly (source `correspondence`); otherwise the model codes the text."
+)
 
 
 class ClassifyItem(BaseModel):
@@ -22,6 +28,15 @@ class ClassifyItem(BaseModel):
     )
     language: str | None = Field(
         default=None, pattern=LANGUAGE_PATTERN, description="ISO 639-1 code.", examples=["en"]
+    )
+    scheme: str | None = Field(
+        default=None,
+        pattern=SCHEME_PATTERN,
+        description=SCHEME_DESCRIPTION + " Default: the request's.",
+        examples=["EC-COIP"],
+    )
+    national_code: str | None = Field(
+        default=None, max_length=100, description=NATIONAL_CODE_DESCRIPTION, examples=["189"]
     )
 
 
@@ -68,6 +83,15 @@ class ClassifyRequest(BaseModel):
         description="Language of the text(s); 'es' also returns Spanish titles.",
         examples=["en"],
     )
+    scheme: str | None = Field(
+        default=None, pattern=SCHEME_PATTERN, description=SCHEME_DESCRIPTION, examples=["EC-COIP"]
+    )
+    national_code: str | None = Field(
+        default=None,
+        max_length=100,
+        description=NATIONAL_CODE_DESCRIPTION + " (Single text; items carry their own.)",
+        examples=["189"],
+    )
 
     @model_validator(mode="after")
     def _one_of_text_or_items(self) -> Self:
@@ -75,6 +99,11 @@ class ClassifyRequest(BaseModel):
             raise ValueError("send either 'text' or 'items', not both or neither")
         if self.items is not None and not self.items:
             raise ValueError("'items' is empty")
+        codes_without_scheme = (self.national_code is not None and self.scheme is None) or any(
+            i.national_code is not None and not (i.scheme or self.scheme) for i in self.items or []
+        )
+        if codes_without_scheme:
+            raise ValueError("a 'national_code' needs a 'scheme' (on the item or the request)")
         return self
 
 
@@ -115,6 +144,13 @@ class ClassificationOut(BaseModel):
     )
     model_version: str = Field(examples=["iccs-classifier:20251126-101500"])
     taxonomy_version: str = Field(examples=["ICCS-1.0-2015"])
+    source: Literal["model", "correspondence"] = Field(
+        default="model",
+        description="`correspondence`: the code validated for the national code in its "
+        "scheme's table (confidence 1, no review); `model`: the model's suggestions, with the "
+        "memory of validated decisions.",
+        examples=["model"],
+    )
 
 
 class BatchClassificationOut(BaseModel):

@@ -4,6 +4,7 @@ Alembic (service/db/migrations/env.py) and `Base.metadata` see it."""
 from service.db.models.api_keys import ApiKey
 from service.db.models.batches import Batch
 from service.db.models.classifications import Classification
+from service.db.models.correspondence import CorrespondenceEntry
 from service.db.models.reviews import (
     ReviewAuditEvent,
     ReviewCoding,
@@ -16,6 +17,7 @@ __all__ = [
     "ApiKey",
     "Batch",
     "Classification",
+    "CorrespondenceEntry",
     "ReviewAuditEvent",
     "ReviewCoding",
     "ReviewItem",

@@ -30,6 +30,8 @@ class Batch(Base):
     id_column: Mapped[str] = mapped_column(String(200))
     text_column: Mapped[str] = mapped_column(String(200))
     top_k: Mapped[int] = mapped_column(Integer)
+    scheme: Mapped[str | None] = mapped_column(String(100), default=None)  # correspondence
+    national_code_column: Mapped[str | None] = mapped_column(String(200), default=None)
     rows_total: Mapped[int | None] = mapped_column(Integer, default=None)
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)

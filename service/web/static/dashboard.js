@@ -171,11 +171,30 @@
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   }
 
+  function correspondences(schemes) {
+    byId("correspondences").hidden = schemes.length === 0;
+    byId("correspondence-rows").replaceChildren(
+      ...schemes.map((s) => {
+        const row = element("tr");
+        const bar = element("progress");
+        bar.max = s.total;
+        bar.value = s.validated;
+        const share = `${s.validated} / ${s.total} (${percent(s.share_validated, 0)})`;
+        const cells = [element("th", "", s.scheme), element("td"), element("td", "", share)];
+        cells[1].append(bar);
+        row.append(...cells);
+        return row;
+      }),
+    );
+  }
+
   async function load() {
-    const [board, stats] = await Promise.all([
+    const [board, stats, tables] = await Promise.all([
       api("GET", `/v1/reviews/dashboard?${query()}`),
       api("GET", "/v1/reviews/stats"),
+      api("GET", "/v1/correspondences"),
     ]);
+    correspondences(tables.schemes);
     const categories = board.categories;
     scope.since = board.scope.since;
     scope.until = board.scope.until;

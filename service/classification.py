@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +40,7 @@ class ClassificationResult:
     fallback: dict[str, Any] | None
     model_version: str
     taxonomy_version: str
+    tags: list[dict[str, Any]] = field(default_factory=list)
 
 
 def guess_language(text: str, given: str | None) -> str | None:
@@ -72,6 +73,10 @@ def suggestion_dicts(prediction: Prediction, language: str | None) -> list[dict[
             }
         )
     return out
+
+
+def tag_dicts(prediction: Prediction) -> list[dict[str, Any]]:
+    return [{"tag": t.tag, "value": t.value, "confidence": t.confidence} for t in prediction.tags]
 
 
 def _fallback(prediction: Prediction, language: str | None) -> dict[str, Any] | None:
@@ -107,6 +112,7 @@ def classify_texts(
         prediction = predictions[(item.text, item.language or None)]
         language = guess_language(item.text, item.language)
         suggestions = suggestion_dicts(prediction, language)
+        tags = tag_dicts(prediction)
         first = suggestions[0]
         row_id = uuid.uuid4()
         rows.append(
@@ -117,6 +123,7 @@ def classify_texts(
                 language=language,
                 suggestions=suggestions,
                 top_code=first["code"],
+                tags=tags or None,
                 confidence=first["confidence"],
                 needs_review=prediction.needs_review,
                 model_version=model.version,
@@ -137,6 +144,7 @@ def classify_texts(
                 fallback=_fallback(prediction, language),
                 model_version=model.version,
                 taxonomy_version=model.taxonomy_version,
+                tags=tags,
             )
         )
     return results, rows

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iccs.bundle import champion_path, load_bundle, save_bundle, set_champion
+from iccs.bundle import champion_path, load_bundle, save_bundle, save_tags, set_champion
 from iccs.classifier import ClassifierConfig, ICCSClassifier, OperatingPoint
 from iccs.embedders import memoize_embedder
 from iccs.paths import corpus_path, models_dir
@@ -29,6 +29,7 @@ from training.lojo import (
 )
 from training.model_card import write_model_card
 from training.reviews_import import ReviewImport, learning_loop_section, load_review_rows
+from training.tags import default_tags_path, load_tag_labels, train_tags
 from training.tracking import TrackingResult, track_run
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class TrainingConfig:
     lojo: bool = True
     embedding_cache: Path | None = None  # folder for text -> vector caches across runs
     lojo_cache: Path | None = None  # folder for held-out scores per expert across runs
+    # Tag labels (`id, cyber, attempt, weapon, context`); no tag model when the file is absent.
+    tags: Path = field(default_factory=default_tags_path)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     @classmethod
@@ -67,7 +70,7 @@ class TrainingConfig:
         for key, value in raw.items():
             if not hasattr(config, key):
                 raise ValueError(f"{path}: unknown setting {key!r}")
-            if key in ("corpus", "embedding_cache", "lojo_cache"):
+            if key in ("corpus", "embedding_cache", "lojo_cache", "tags"):
                 value = Path(value)
             if key in ("extra_training_data", "review_exports"):
                 value = [Path(v) for v in value]
@@ -212,6 +215,14 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     )
     fit_seconds = time.perf_counter() - started
     test_report, test_records = evaluate_frame(model, test, thresholds)
+    tagger, tag_metrics = None, None
+    if config.tags.is_file():
+        extra = pd.concat([r.tag_rows for r in reviews], ignore_index=True) if reviews else None
+        tagger, tag_metrics = train_tags(
+            corpus, load_tag_labels(config.tags), extra=extra, lojo=use_lojo
+        )
+    else:
+        logger.info("no tag labels at %s: the bundle gets no tag model", config.tags)
     version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     bundle = (output_root or models_dir()) / config.name / version
     reports = {"test": test_report} | ({"dev": dev_report} if dev_report else {})
@@ -234,6 +245,10 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     }
     save_bundle(model, bundle, metadata)
     metrics: dict[str, Any] = {**reports, "thresholds": thresholds}
+    if tagger is not None:
+        save_tags(bundle, tagger, {"labels": config.tags.name, "metrics": tag_metrics})
+        model.tagger = tagger
+        metrics["tags"] = tag_metrics
     if lojo_report:
         metrics["lojo"] = lojo_report
     write_report(metrics, bundle)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from iccs.classifier import ICCSClassifier, Prediction, Suggestion
+from iccs.tags import TagValue
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +42,14 @@ def _encode(prediction: Prediction) -> str:
             [[s.code, s.title, s.level, float(s.confidence)] for s in prediction.suggestions],
             prediction.needs_review,
             prediction.backed_off,
+            [[t.tag, t.value, t.confidence] for t in prediction.tags],
         ],
         ensure_ascii=False,
     )
 
 
 def _decode(payload: str) -> Prediction:
-    suggestions, needs_review, backed_off = json.loads(payload)
+    suggestions, needs_review, backed_off, tags = json.loads(payload)
     return Prediction(
         [
             Suggestion(code, title, level, confidence)
@@ -55,6 +57,7 @@ def _decode(payload: str) -> Prediction:
         ],
         bool(needs_review),
         bool(backed_off),
+        tags=tuple(TagValue(tag, value, confidence) for tag, value, confidence in tags),
     )
 
 

@@ -19,6 +19,9 @@ from typing import IO, Any
 
 from iccs.bulk.formats import Chunk, Format, InputError, printable
 from iccs.bulk.outcomes import Outcome
+from iccs.tags import TAGS
+
+TAG_COLUMNS = [f"tag_{tag}" for tag in TAGS]
 
 
 class ResumeError(RuntimeError):
@@ -29,7 +32,7 @@ def result_columns(top_k: int) -> list[str]:
     columns: list[str] = []
     for i in range(1, top_k + 1):
         columns += [f"iccs_code_{i}", f"confidence_{i}"]
-    return [*columns, "needs_review", "model_version"]
+    return [*columns, "needs_review", "model_version", *TAG_COLUMNS]
 
 
 def partial_path(output: Path) -> Path:
@@ -125,6 +128,7 @@ class OutputWriter:
                     "suggestions": [],
                     "needs_review": True,
                     "model_version": self.version,
+                    "tags": [],
                     "rejected": chunk.rejects.get(position, "rejected"),
                 }
                 lines.append(dumps(record, ensure_ascii=False))
@@ -138,7 +142,7 @@ class OutputWriter:
 
     def _write_csv(self, chunk: Chunk, outcomes: list[Outcome | None]) -> None:
         assert chunk.rows is not None
-        rejected = (*self._blank, "true", self.version)
+        rejected = (*self._blank, "true", self.version, *[""] * len(TAG_COLUMNS))
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter="\t" if self.format == "tsv" else ",")
         writer.writerows(
@@ -173,6 +177,7 @@ class OutputWriter:
                 pa.field(f"confidence_{i}", pa.float64()),
             ]
         fields += [pa.field("needs_review", pa.bool_()), pa.field("model_version", pa.string())]
+        fields += [pa.field(name, pa.string()) for name in TAG_COLUMNS]
         self._schema = pa.schema(fields)
 
     def _part(self, index: int) -> Path:
@@ -197,6 +202,8 @@ class OutputWriter:
             ]
         data["needs_review"] = [True if o is None else o.needs_review for o in outcomes]
         data["model_version"] = [self.version] * len(outcomes)
+        for index, name in enumerate(TAG_COLUMNS):
+            data[name] = [(o.tag_values[index] or None) if o else None for o in outcomes]
         table = pa.Table.from_pydict(data, schema=self._schema)
         pq.write_table(table, self._part(self._parts))
         self._parts += 1

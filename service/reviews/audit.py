@@ -18,6 +18,7 @@ from service.db.models import ReviewAuditEvent, ReviewItem
 SNAPSHOT_FIELDS = (
     "state",
     "final_code",
+    "final_tags",
     "final_by",
     "version",
     "codings",

@@ -22,6 +22,7 @@ from sqlalchemy import update
 from iccs.bulk import InputError
 from iccs.bulk.formats import InputReader, detect_format
 from iccs.bulk.writers import result_columns
+from iccs.tags import TAGS
 from service.api.deps import SessionDep, SettingsDep, SubmitterDep
 from service.api.errors import ERROR_RESPONSES, APIError
 from service.api.schemas.batches import BatchOut
@@ -137,7 +138,7 @@ def get_batch(batch_id: str, session: SessionDep, caller: SubmitterDep) -> Batch
 
 
 def _csv_lines(path: Path, top_k: int) -> Iterator[str]:
-    """The JSONL results as CSV: id, codes and confidences, needs_review, model_version."""
+    """The JSONL results as CSV: id, codes and confidences, needs_review, model_version, tags."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["id", *result_columns(top_k), "rejected"])
@@ -152,9 +153,11 @@ def _csv_lines(path: Path, top_k: int) -> Iterator[str]:
                     if i < len(suggestions)
                     else ["", ""]
                 )
+            tags = {t["tag"]: t["value"] for t in record.get("tags", [])}
             cells += [
                 "true" if record["needs_review"] else "false",
                 record["model_version"],
+                *[tags.get(tag, "") for tag in TAGS],
                 record.get("rejected", ""),
             ]
             writer.writerow(cells)

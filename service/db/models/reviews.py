@@ -53,6 +53,7 @@ class ReviewItem(Base):
     final_code: Mapped[str | None] = mapped_column(String(10), default=None)
     final_action: Mapped[str | None] = mapped_column(String(20), default=None)
     final_by: Mapped[str | None] = mapped_column(String(300), default=None)
+    final_tags: Mapped[dict[str, str] | None] = mapped_column(JSONType, default=None)
     created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)  # of the classification
     queued_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
@@ -73,6 +74,7 @@ class ReviewCoding(Base):
     analyst_name: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(20))
     code: Mapped[str] = mapped_column(String(10))
+    tags: Mapped[dict[str, str] | None] = mapped_column(JSONType, default=None)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
 
 

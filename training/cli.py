@@ -18,6 +18,9 @@ from iccs.paths import corpus_path
 logger = logging.getLogger(__name__)
 model_app = typer.Typer(help="Manage model bundles.", no_args_is_help=True)
 data_app = typer.Typer(help="Check the labelled corpus.", no_args_is_help=True)
+tags_app = typer.Typer(
+    help="The tag model (cyber, attempt, weapon, context).", no_args_is_help=True
+)
 
 
 def train(
@@ -201,8 +204,51 @@ def data_validate(
         raise typer.Exit(1)
 
 
+@tags_app.command("train")
+def tags_train(
+    model: Annotated[Path, typer.Option(help="Bundle folder to add the tag model to.")],
+    tags: Annotated[
+        Path | None,
+        typer.Option(help="Tag labels CSV (default: datasets/corpus/tags.csv).", dir_okay=False),
+    ] = None,
+    corpus: Annotated[Path | None, typer.Option(help="Corpus CSV (default: the corpus).")] = None,
+    lojo: Annotated[
+        bool, typer.Option(help="Also evaluate by leave-one-jurisdiction-out (minutes).")
+    ] = True,
+) -> None:
+    """Add or refresh a bundle's tag model without retraining its codes (minutes, not an hour)."""
+    from iccs.bundle import BundleError
+    from iccs.tags import TagError
+    from training.tags import default_tags_path, refresh_bundle_tags
+
+    labels = tags or default_tags_path()
+    if not labels.is_file():
+        raise fail(f"tag labels not found: {labels}")
+    try:
+        metrics = refresh_bundle_tags(model, labels, corpus, lojo=lojo)
+    except (BundleError, TagError, OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    for tag, by_language in metrics["test"].items():
+        overall = by_language["all"]
+        related = overall.get("cyber_related")
+        extra = (
+            f"  cyber-related precision {related['precision']:.3f} recall {related['recall']:.3f}"
+            if related
+            else ""
+        )
+        console.print(
+            f"{tag}: test accuracy {overall['accuracy']:.3f} macro-F1 {overall['macro_f1']:.3f}"
+            + extra,
+            highlight=False,
+        )
+    console.print(
+        f"tag model written to {model / 'tags'} ({metrics['seconds']} s)", highlight=False
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("evaluate")(evaluate)
     app.add_typer(model_app, name="model")
     app.add_typer(data_app, name="data")
+    app.add_typer(tags_app, name="tags")

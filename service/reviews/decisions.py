@@ -46,6 +46,7 @@ class Decision:
     version: int
     code: str | None = None
     comment: str | None = None
+    tags: dict[str, str] | None = None  # corrected tags; the others keep the model's value
 
 
 def _stale(item: ReviewItem, version: int) -> ReviewError:
@@ -87,6 +88,14 @@ def _final_code(session: Session, item: ReviewItem, decision: Decision) -> str:
         raise ReviewError(422, str(exc), code="invalid_code") from None
 
 
+def _final_tags(session: Session, item: ReviewItem, decision: Decision) -> dict[str, str] | None:
+    """The model's tags with the analyst's corrections over them (None: no tags either way)."""
+    row = session.get(Classification, item.id)
+    tags = {t["tag"]: t["value"] for t in (row.tags or [])} if row else {}
+    tags |= decision.tags or {}
+    return tags or None
+
+
 def _check_allowed(session: Session, item: ReviewItem, actor: Principal, action: str) -> None:
     if item.state == "decided":
         raise ReviewError(
@@ -113,11 +122,14 @@ def _check_allowed(session: Session, item: ReviewItem, actor: Principal, action:
             )
 
 
-def _decided(item: ReviewItem, action: str, code: str, by: str) -> dict[str, Any]:
+def _decided(
+    item: ReviewItem, action: str, code: str, by: str, tags: dict[str, str] | None
+) -> dict[str, Any]:
     now = utcnow()
     return {
         "state": "decided",
         "final_code": code,
+        "final_tags": tags,
         "final_action": action,
         "final_by": by[:300],
         "decided_at": now,
@@ -127,7 +139,12 @@ def _decided(item: ReviewItem, action: str, code: str, by: str) -> dict[str, Any
 
 
 def _transition(
-    session: Session, item: ReviewItem, actor: Principal, action: str, code: str | None
+    session: Session,
+    item: ReviewItem,
+    actor: Principal,
+    action: str,
+    code: str | None,
+    tags: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """The new column values, and whether the action is a blind coding to keep."""
     now = utcnow()
@@ -135,12 +152,12 @@ def _transition(
         return {"state": "escalated", "updated_at": now, "version": item.version + 1}, False
     assert code is not None
     if item.state == "escalated":  # an admin settles it
-        return _decided(item, action, code, actor.name), False
+        return _decided(item, action, code, actor.name, tags), False
     codings = item.codings + 1
     if codings < item.required_codings:
         return {"codings": codings, "updated_at": now}, True
     if item.required_codings == 1:
-        return {"codings": codings, **_decided(item, action, code, actor.name)}, True
+        return {"codings": codings, **_decided(item, action, code, actor.name, tags)}, True
     earlier = session.execute(
         select(ReviewCoding.code, ReviewCoding.analyst_name)
         .where(ReviewCoding.item_id == item.id)
@@ -148,7 +165,7 @@ def _transition(
     ).all()
     if all(row.code == code for row in earlier):
         names = ", ".join([*(row.analyst_name for row in earlier), actor.name])
-        return {"codings": codings, **_decided(item, action, code, names)}, True
+        return {"codings": codings, **_decided(item, action, code, names, tags)}, True
     # The coders disagree: an admin adjudicates.
     return {
         "codings": codings,
@@ -175,7 +192,8 @@ def decide(
             session.commit()
             return item
         code = None if decision.action == "escalate" else _final_code(session, item, decision)
-        values, keep_coding = _transition(session, item, actor, decision.action, code)
+        tags = None if code is None else _final_tags(session, item, decision)
+        values, keep_coding = _transition(session, item, actor, decision.action, code, tags)
         changed = session.execute(
             update(ReviewItem)
             .where(
@@ -198,6 +216,7 @@ def decide(
                     analyst_name=actor.name,
                     action=decision.action,
                     code=code,
+                    tags=tags,
                     created_at=utcnow(),
                 )
             )

@@ -215,7 +215,7 @@ def post_decision(
     """accept, recode, not_an_offence, skip or escalate; 409 if the item changed since
     `version`."""
     _item(session, queue, item_id)
-    decision = Decision(body.action, body.version, body.code, body.comment)
+    decision = Decision(body.action, body.version, body.code, body.comment, body.tags)
     return review_detail(session, decide(session, item_id, caller, decision), caller)
 
 

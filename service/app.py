@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from iccs import __version__
 from service.api.errors import install_error_handlers
-from service.api.routes import batches, classify, health, models, reviews, taxonomy
+from service.api.routes import batches, classify, health, models, reports, reviews, taxonomy
 from service.api_keys import count_active_keys
 from service.auth import Authenticator
 from service.batcher import SuggestionBatcher
@@ -106,5 +106,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(batches.router)
     app.include_router(reviews.router)
+    app.include_router(reports.router)
     app.include_router(pages.router)  # /review, /dashboard and their static files
     return app

@@ -176,3 +176,24 @@ def tiny_bundle(tiny_model: ICCSClassifier, tmp_path_factory: pytest.TempPathFac
     )
     (directory.parent / "CHAMPION").write_text("tiny-1\n")
     return directory
+
+
+def write_tiny_tags(corpus: Path) -> Path:
+    """tags.csv beside a tiny corpus: the tiny texts' labels; taxonomy rows are unlabelled."""
+    import pandas as pd
+
+    frame = pd.read_csv(corpus, dtype=str, keep_default_na=False)
+    by_text = dict(zip(*tiny_tag_rows_by_text(), strict=True))
+    rows = [
+        {"id": row.id, "text": row.text, **by_text[row.text], "tag_labeller": "test"}
+        for row in frame.itertuples()
+        if row.text in by_text
+    ]
+    path = corpus.parent / "tags.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def tiny_tag_rows_by_text() -> tuple[list[str], list[dict[str, str]]]:
+    texts, labels = tiny_tag_rows()
+    return texts, [{tag: labels[tag][i] for tag in labels} for i in range(len(texts))]

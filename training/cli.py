@@ -49,11 +49,12 @@ def train(
         settings.review_exports.append(include_reviews)
     if not settings.corpus.is_file():
         raise fail(f"corpus not found: {settings.corpus}")
+    from iccs.tags import TagError
     from training.reviews_import import ReviewExportError
 
     try:
         result = run_training(settings)
-    except ReviewExportError as exc:
+    except (ReviewExportError, TagError) as exc:
         raise fail(str(exc)) from None
     test = result.metrics["test"]["overall"]
     console.print(
@@ -209,7 +210,7 @@ def tags_train(
     model: Annotated[Path, typer.Option(help="Bundle folder to add the tag model to.")],
     tags: Annotated[
         Path | None,
-        typer.Option(help="Tag labels CSV (default: datasets/corpus/tags.csv).", dir_okay=False),
+        typer.Option(help="Tag labels CSV (default: tags.csv beside the corpus).", dir_okay=False),
     ] = None,
     corpus: Annotated[Path | None, typer.Option(help="Corpus CSV (default: the corpus).")] = None,
     lojo: Annotated[
@@ -219,9 +220,9 @@ def tags_train(
     """Add or refresh a bundle's tag model without retraining its codes (minutes, not an hour)."""
     from iccs.bundle import BundleError
     from iccs.tags import TagError
-    from training.tags import default_tags_path, refresh_bundle_tags
+    from training.tags import refresh_bundle_tags, tags_path_beside
 
-    labels = tags or default_tags_path()
+    labels = tags or tags_path_beside(corpus or corpus_path())
     if not labels.is_file():
         raise fail(f"tag labels not found: {labels}")
     try:

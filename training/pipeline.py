@@ -29,7 +29,7 @@ from training.lojo import (
 )
 from training.model_card import write_model_card
 from training.reviews_import import ReviewImport, learning_loop_section, load_review_rows
-from training.tags import default_tags_path, load_tag_labels, train_tags
+from training.tags import load_tag_labels, tags_path_beside, train_tags
 from training.tracking import TrackingResult, track_run
 
 logger = logging.getLogger(__name__)
@@ -53,8 +53,9 @@ class TrainingConfig:
     lojo: bool = True
     embedding_cache: Path | None = None  # folder for text -> vector caches across runs
     lojo_cache: Path | None = None  # folder for held-out scores per expert across runs
-    # Tag labels (`id, cyber, attempt, weapon, context`); no tag model when the file is absent.
-    tags: Path = field(default_factory=default_tags_path)
+    # Tag labels (`id, cyber, attempt, weapon, context`); None: `tags.csv` beside the corpus.
+    # No tag model when the file is absent.
+    tags: Path | None = None
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     @classmethod
@@ -215,14 +216,15 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     )
     fit_seconds = time.perf_counter() - started
     test_report, test_records = evaluate_frame(model, test, thresholds)
+    tags_file = config.tags or tags_path_beside(config.corpus)
     tagger, tag_metrics = None, None
-    if config.tags.is_file():
+    if tags_file.is_file():
         extra = pd.concat([r.tag_rows for r in reviews], ignore_index=True) if reviews else None
         tagger, tag_metrics = train_tags(
-            corpus, load_tag_labels(config.tags), extra=extra, lojo=use_lojo
+            corpus, load_tag_labels(tags_file), extra=extra, lojo=use_lojo
         )
     else:
-        logger.info("no tag labels at %s: the bundle gets no tag model", config.tags)
+        logger.info("no tag labels at %s: the bundle gets no tag model", tags_file)
     version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     bundle = (output_root or models_dir()) / config.name / version
     reports = {"test": test_report} | ({"dev": dev_report} if dev_report else {})
@@ -246,7 +248,7 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     save_bundle(model, bundle, metadata)
     metrics: dict[str, Any] = {**reports, "thresholds": thresholds}
     if tagger is not None:
-        save_tags(bundle, tagger, {"labels": config.tags.name, "metrics": tag_metrics})
+        save_tags(bundle, tagger, {"labels": tags_file.name, "metrics": tag_metrics})
         model.tagger = tagger
         metrics["tags"] = tag_metrics
     if lojo_report:

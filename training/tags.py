@@ -29,8 +29,12 @@ logger = logging.getLogger(__name__)
 TAXONOMY_WEIGHT = 0.5  # as for the codes: taxonomy rows count less than labelled texts
 
 
-def default_tags_path() -> Path:
-    return corpus_path().parent / "tags.csv"
+TAGS_FILE = "tags.csv"
+
+
+def tags_path_beside(corpus: Path) -> Path:
+    """Where the labels of a corpus live: `tags.csv` in the corpus's folder."""
+    return corpus.parent / TAGS_FILE
 
 
 def load_tag_labels(path: Path) -> pd.DataFrame:
@@ -139,6 +143,8 @@ def train_tags(
     evaluate on the test split and, when asked, by leave-one-jurisdiction-out."""
     started = time.perf_counter()
     frame = join_tags(corpus, labels)
+    if frame.empty:
+        raise TagError("no corpus row has tag labels (the files share no id)")
     pool = frame[frame["split"] != "test"].reset_index(drop=True)
     test = frame[frame["split"] == "test"].reset_index(drop=True)
     training = pool if extra is None else pd.concat([pool, extra], ignore_index=True)

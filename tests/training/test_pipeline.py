@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from iccs.bundle import load_bundle
 from iccs.cli import _register_plugins, app
-from tests.conftest import write_tiny_corpus
+from iccs.tags import TAGS
+from tests.conftest import write_tiny_corpus, write_tiny_tags
 
 runner = CliRunner()
 _register_plugins()
@@ -57,6 +59,7 @@ def test_train_registers_a_champion_and_writes_a_bundle(env: dict[str, Path]) ->
         assert (bundle / name).is_file(), name
     card = (bundle / "MODEL_CARD.md").read_text()
     assert "exact@1" in card and "Intended use" in card and "Limits" in card
+    assert "No tag model in this bundle" in card and not (bundle / "tags").exists()
     metrics = json.loads((bundle / "evaluation.json").read_text())
     assert set(metrics) >= {"dev", "test", "thresholds"}
     assert "language=en" in metrics["test"]["by"]
@@ -144,6 +147,7 @@ def test_train_with_jurisdiction_folds_reports_lojo(
     frame["jurisdiction"] = frame["jurisdiction"].fillna("none")
     frame["fold"] = [f"{j}:titles" if j in places else "" for j in frame["jurisdiction"]]
     frame.to_csv(corpus, index=False)
+    write_tiny_tags(corpus)  # tags.csv beside the corpus: the bundle gets a tag model
     config = tmp_path / "train.toml"
     config.write_text(
         f'corpus = "{corpus}"\nexperiment = "test"\n[classifier]\n'
@@ -171,6 +175,10 @@ def test_train_with_jurisdiction_folds_reports_lojo(
         json.loads((bundle / "config.json").read_text())["operating_point"]["fitted_on"] == "lojo"
     )
     assert "Leave-one-jurisdiction-out" in (bundle / "MODEL_CARD.md").read_text()
+    tags = report["tags"]
+    assert set(tags["lojo"]["by_unit"]) == set(places) and set(tags["test"]) == set(TAGS)
+    assert "| LOJO pooled | cyber | en |" in (bundle / "MODEL_CARD.md").read_text()
+    assert load_bundle(bundle)[0].tagger is not None
     evaluated = runner.invoke(
         app, ["evaluate", "--model", str(bundle), "--output", str(tmp_path / "r")]
     )

@@ -107,6 +107,7 @@
     const backlog = board.backlog.map((d) => d.open);
     line(byId("chart-backlog"), days, backlog, Math.max(1, ...backlog), count);
     line(byId("chart-autocoding"), days, board.autocoding.map((d) => d.rate), 1, (v) => percent(v, 0));
+    await ICCSCounts.load();
     byId("generated").textContent = `Figures as of ${board.generated_at.slice(0, 19).replace("T", " ")} UTC`;
     return (await api("GET", "/v1/reviews/next")).analyst;
   }

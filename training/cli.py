@@ -216,17 +216,22 @@ def tags_train(
     lojo: Annotated[
         bool, typer.Option(help="Also evaluate by leave-one-jurisdiction-out (minutes).")
     ] = True,
+    c: Annotated[float, typer.Option(min=1e-4, help="Inverse regularisation strength.")] = 4.0,
+    balanced: Annotated[
+        bool, typer.Option(help="Weigh rare values up (more recall on cyber, less precision).")
+    ] = False,
 ) -> None:
     """Add or refresh a bundle's tag model without retraining its codes (minutes, not an hour)."""
     from iccs.bundle import BundleError
-    from iccs.tags import TagError
+    from iccs.tags import TagConfig, TagError
     from training.tags import refresh_bundle_tags, tags_path_beside
 
     labels = tags or tags_path_beside(corpus or corpus_path())
     if not labels.is_file():
         raise fail(f"tag labels not found: {labels}")
     try:
-        metrics = refresh_bundle_tags(model, labels, corpus, lojo=lojo)
+        config = TagConfig(c=c, class_weight="balanced" if balanced else None)
+        metrics = refresh_bundle_tags(model, labels, corpus, config, lojo=lojo)
     except (BundleError, TagError, OSError, ValueError) as exc:
         raise fail(str(exc)) from None
     for tag, by_language in metrics["test"].items():

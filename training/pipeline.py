@@ -17,6 +17,7 @@ from iccs.bundle import champion_path, load_bundle, save_bundle, save_tags, set_
 from iccs.classifier import ClassifierConfig, ICCSClassifier, OperatingPoint
 from iccs.embedders import memoize_embedder
 from iccs.paths import corpus_path, models_dir
+from iccs.tags import TagConfig
 from iccs.taxonomy import load_taxonomy
 from training.corpus import data_version, load_corpus
 from training.evaluate import dev_thresholds, evaluate_frame, write_plots, write_report
@@ -56,6 +57,7 @@ class TrainingConfig:
     # Tag labels (`id, cyber, attempt, weapon, context`); None: `tags.csv` beside the corpus.
     # No tag model when the file is absent.
     tags: Path | None = None
+    tag_model: TagConfig = field(default_factory=TagConfig)  # TOML `[tag_model]`
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     @classmethod
@@ -65,9 +67,10 @@ class TrainingConfig:
         raw = tomllib.loads(path.read_text())
         try:
             classifier = ClassifierConfig.from_dict(raw.pop("classifier", {}))
-        except ValueError as exc:
+            tag_model = TagConfig(**raw.pop("tag_model", {}))
+        except (ValueError, TypeError) as exc:
             raise ValueError(f"{path}: {exc}") from None
-        config = cls(classifier=classifier)
+        config = cls(classifier=classifier, tag_model=tag_model)
         for key, value in raw.items():
             if not hasattr(config, key):
                 raise ValueError(f"{path}: unknown setting {key!r}")
@@ -221,7 +224,7 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     if tags_file.is_file():
         extra = pd.concat([r.tag_rows for r in reviews], ignore_index=True) if reviews else None
         tagger, tag_metrics = train_tags(
-            corpus, load_tag_labels(tags_file), extra=extra, lojo=use_lojo
+            corpus, load_tag_labels(tags_file), config.tag_model, extra=extra, lojo=use_lojo
         )
     else:
         logger.info("no tag labels at %s: the bundle gets no tag model", tags_file)

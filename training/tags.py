@@ -177,14 +177,18 @@ def write_tags(bundle: Path, tagger: TagPredictor, metrics: dict[str, Any], sour
 
 
 def refresh_bundle_tags(
-    bundle: Path, tags_file: Path, corpus_file: Path | None = None, lojo: bool = True
+    bundle: Path,
+    tags_file: Path,
+    corpus_file: Path | None = None,
+    config: TagConfig | None = None,
+    lojo: bool = True,
 ) -> dict[str, Any]:
     """`iccs tags train`: add or replace the tag model of an existing bundle (codes untouched)."""
     from training.corpus import load_corpus
 
     read_bundle_config(bundle)
     corpus = load_corpus(corpus_file or corpus_path())
-    tagger, metrics = train_tags(corpus, load_tag_labels(tags_file), lojo=lojo)
+    tagger, metrics = train_tags(corpus, load_tag_labels(tags_file), config, lojo=lojo)
     write_tags(bundle, tagger, metrics, tags_file.name)
     load_bundle(bundle)  # fails loudly if what was written does not load
     return metrics

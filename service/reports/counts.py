@@ -28,6 +28,7 @@ from service.config import Settings
 from service.db.models import Batch, Classification, ReviewItem
 from service.jobs.config import batches_dir
 from service.jobs.runner import RESULTS_FILE
+from service.reviews.stats import as_utc
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class CountQuery:
     group_by: GroupBy = "section"
     tags: tuple[str, ...] = tuple(TAGS)
     batch_id: str | None = None
-    period_from: datetime | None = None  # inclusive
+    period_from: datetime | None = None  # inclusive; naive times are UTC
     period_to: datetime | None = None  # exclusive
 
 
@@ -73,10 +74,10 @@ def group_title(code: str) -> str:
 def _in_period(when: datetime | None, query: CountQuery) -> bool:
     if when is None:
         return True
-    naive = when.replace(tzinfo=None)
-    if query.period_from is not None and naive < query.period_from.replace(tzinfo=None):
+    moment = as_utc(when)
+    if query.period_from is not None and moment < as_utc(query.period_from):
         return False
-    return query.period_to is None or naive < query.period_to.replace(tzinfo=None)
+    return query.period_to is None or moment < as_utc(query.period_to)
 
 
 def _model_tags(tags: list[dict[str, Any]] | None) -> dict[str, str]:
@@ -94,9 +95,9 @@ def _api_records(session: Session, query: CountQuery) -> Iterator[tuple[str, dic
         .where(Classification.source == "api")
     )
     if query.period_from is not None:
-        statement = statement.where(Classification.created_at >= query.period_from)
+        statement = statement.where(Classification.created_at >= as_utc(query.period_from))
     if query.period_to is not None:
-        statement = statement.where(Classification.created_at < query.period_to)
+        statement = statement.where(Classification.created_at < as_utc(query.period_to))
     for code, tags, item in session.execute(statement.execution_options(yield_per=2000)):
         if _decided(item):
             yield item.final_code, item.final_tags or _model_tags(tags)

@@ -134,6 +134,8 @@ def test_counts_cross_sections_with_tags_after_review(svc: Service) -> None:
 
     future = counts(svc, **{"from": "2999-01-01T00:00:00"})
     assert future["rows"] == [] and future["total"]["records"] == 0
+    window = counts(svc, **{"from": "2020-01-01T00:00:00", "to": "2999-01-01T00:00:00+00:00"})
+    assert window["total"]["records"] == len(TEXTS)
 
 
 def test_counts_need_an_analyst_and_valid_filters(svc: Service) -> None:

@@ -23,6 +23,7 @@ from service.reports.counts import (
     group_title,
     value_columns,
 )
+from service.reviews.stats import as_utc
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -89,6 +90,8 @@ def counts(
     with the codes and tags that stand after review."""
     if tag is not None and tag not in TAGS:
         raise APIError(422, f"unknown tag {tag!r} (one of {', '.join(TAGS)})", code="invalid_tag")
+    period_from = None if period_from is None else as_utc(period_from)
+    period_to = None if period_to is None else as_utc(period_to)
     if period_from and period_to and period_from >= period_to:
         raise APIError(422, "'from' must be before 'to'", code="invalid_period")
     query = CountQuery(

@@ -75,6 +75,9 @@ def load_bundle(directory: Path) -> tuple[ICCSClassifier, dict[str, Any]]:
         except TagError as exc:
             raise BundleError(str(exc)) from None
         metadata["tags"] = tag_metadata
+        tag_test = (tag_metadata.get("metrics") or {}).get("test")
+        if tag_test:  # the model-card figures the service shows (/v1/models/current)
+            metadata["metrics"] = {**metadata.get("metrics", {}), "tags": tag_test}
     metadata.setdefault("version", directory.name)
     metadata.setdefault("name", directory.parent.name)
     return model, metadata

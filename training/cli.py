@@ -205,6 +205,10 @@ def data_validate(
         raise typer.Exit(1)
 
 
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 @tags_app.command("train")
 def tags_train(
     model: Annotated[Path, typer.Option(help="Bundle folder to add the tag model to.")],
@@ -238,13 +242,14 @@ def tags_train(
         overall = by_language["all"]
         related = overall.get("cyber_related")
         extra = (
-            f"  cyber-related precision {related['precision']:.3f} recall {related['recall']:.3f}"
+            f"  cyber-related precision {_figure(related['precision'])} "
+            f"recall {_figure(related['recall'])}"
             if related
             else ""
         )
         console.print(
-            f"{tag}: test accuracy {overall['accuracy']:.3f} macro-F1 {overall['macro_f1']:.3f}"
-            + extra,
+            f"{tag}: test accuracy {_figure(overall['accuracy'])} "
+            f"macro-F1 {_figure(overall['macro_f1'])}" + extra,
             highlight=False,
         )
     console.print(

@@ -71,7 +71,7 @@ def _scores(gold: np.ndarray, predicted: np.ndarray, tag: str) -> dict[str, Any]
     gold, predicted = gold[keep], predicted[keep]
     out: dict[str, Any] = {"n": len(gold)}
     if not len(gold):
-        return out | {"accuracy": float("nan"), "macro_f1": float("nan")}
+        return out | {"accuracy": None, "macro_f1": None}  # None, not NaN: JSON everywhere
     out["accuracy"] = float(np.mean(gold == predicted))
     out["macro_f1"] = float(f1_score(gold, predicted, average="macro", zero_division=0))
     if tag == "cyber":
@@ -80,8 +80,8 @@ def _scores(gold: np.ndarray, predicted: np.ndarray, tag: str) -> dict[str, Any]
         hits = int(np.sum(related & said))
         out["cyber_related"] = {
             "n": int(related.sum()),
-            "precision": hits / int(said.sum()) if said.any() else float("nan"),
-            "recall": hits / int(related.sum()) if related.any() else float("nan"),
+            "precision": hits / int(said.sum()) if said.any() else None,
+            "recall": hits / int(related.sum()) if related.any() else None,
         }
     return out
 

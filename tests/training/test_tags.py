@@ -47,10 +47,7 @@ def test_report_counts_unknown_as_a_class_and_cyber_related_as_one() -> None:
     cyber = report["cyber"]["all"]
     assert cyber["accuracy"] == 0.5  # an exact value is needed: enabled != dependent
     assert cyber["cyber_related"] == {"n": 2, "precision": 2 / 3, "recall": 1.0}
-    assert (
-        report["cyber"]["es"]["cyber_related"]["recall"]
-        != report["cyber"]["es"]["cyber_related"]["recall"]
-    )  # no positives: NaN
+    assert report["cyber"]["es"]["cyber_related"]["recall"] is None  # no positives
     attempt = report["attempt"]
     assert attempt["all"]["n"] == 3 and attempt["es"]["n"] == 1  # unlabelled rows left out
     assert attempt["all"]["accuracy"] == pytest.approx(2 / 3)
@@ -96,6 +93,7 @@ def test_tags_train_adds_a_tag_model_to_an_existing_bundle(
     assert "cyber: test accuracy" in result.output and "cyber-related precision" in result.output
     model, metadata = load_bundle(bundle)
     assert model.tagger is not None and metadata["tags"]["labels"] == "tags.csv"
+    assert set(metadata["metrics"]["tags"]) == set(TAGS)  # what /v1/models/current shows
     assert (bundle / "config.json").read_text() == codes_before  # codes untouched
     assert set(json.loads((bundle / "evaluation.json").read_text())["tags"]["test"]) == set(TAGS)
     card = (bundle / "MODEL_CARD.md").read_text()

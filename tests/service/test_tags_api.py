@@ -8,9 +8,11 @@ import io
 import json
 import shutil
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import delete, select
 
 from iccs.tags import TAGS
 from service.db.models import Classification, ReviewAuditEvent
@@ -180,3 +182,32 @@ def test_dashboard_has_the_counts_table(svc: Service) -> None:
     assert page.status_code == 200
     assert 'id="counts-body"' in page.text and "Download CSV" in page.text
     assert svc.client.get("/static/counts.js").status_code == 200
+
+
+@pytest.mark.postgres
+def test_tags_on_postgres(service_factory: ServiceFactory, postgres_url: str) -> None:
+    """JSONB columns: stored tags, a corrected decision and the counts (this test's rows only:
+    the schema is shared with the other PostgreSQL tests)."""
+    started = datetime.now(UTC).isoformat()
+    with service_factory(database_url=postgres_url) as svc:
+        use_queue(svc, qc_rate=0.0)
+        mine = {r["classification_id"] for r in classify(svc, TEXTS)}
+        try:
+            _decide_and_count(svc, mine, started)
+        finally:  # leave the shared schema as it was (its review rows go with the CASCADE)
+            with svc.db.session() as session:
+                ids = [uuid.UUID(i) for i in mine]
+                session.execute(delete(Classification).where(Classification.id.in_(ids)))
+                session.commit()
+
+
+def _decide_and_count(svc: Service, mine: set[str], started: str) -> None:
+    item = next(i for i in queue_page(svc, limit=200)["items"] if i["id"] in mine)
+    decided = decide(svc, item, "recode", code="0701", tags={"cyber": "cyber_dependent"})
+    assert decided.status_code == 200
+    assert decided.json()["final_tags"]["cyber"] == "cyber_dependent"
+    report = counts(svc, **{"from": started})
+    assert report["total"]["records"] == len(TEXTS)
+    fraud = next(row for row in report["rows"] if row["code"] == "07")
+    values = {c["value"]: c["count"] for c in fraud["tags"]["cyber"]}
+    assert values.get("cyber_dependent", 0) >= 1

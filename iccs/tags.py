@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
+from iccs.calibration import best_temperature, softmax
 from iccs.text import normalize
 
 logger = logging.getLogger(__name__)
@@ -74,24 +74,9 @@ def check_value(tag: str, value: str) -> str:
     return value
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    out: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
-    return out
-
-
 def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
-    """The temperature that minimises the negative log-likelihood of held-out rows."""
-    if len(gold) == 0:
-        return 1.0
-
-    def nll(log_t: float) -> float:
-        proba = _softmax(logits / np.exp(log_t))
-        return float(-np.mean(np.log(proba[np.arange(len(gold)), gold] + 1e-12)))
-
-    result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
-    return float(np.exp(result.x))
+    """The temperature of least negative log-likelihood on held-out rows (1 with none)."""
+    return best_temperature(logits, gold)[0] if len(gold) else 1.0
 
 
 class TagPredictor:
@@ -214,7 +199,7 @@ class TagPredictor:
         features = self.vectorizer.transform([normalize(t) for t in texts])
         logits = np.asarray(features @ self._coef, dtype=np.float64) + self._intercept
         return {
-            tag: _softmax(logits[:, span] / self.temperatures[tag])
+            tag: softmax(logits[:, span] / self.temperatures[tag])
             for tag, span in self._spans.items()
         }
 

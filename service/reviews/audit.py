@@ -41,6 +41,7 @@ def record(
     after: dict[str, Any],
     code: str | None = None,
     comment: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> ReviewAuditEvent:
     """Add one event to the session (the caller commits it with the change it describes)."""
     event = ReviewAuditEvent(
@@ -50,6 +51,7 @@ def record(
         actor_name=actor.name,
         actor_role=actor.role,
         code=code,
+        tags=tags or None,
         before=before,
         after=after,
         model_version=item.model_version,

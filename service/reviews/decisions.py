@@ -222,7 +222,15 @@ def decide(
             )
         session.refresh(item)
         record(
-            session, item, actor, decision.action, before, snapshot(item), code, decision.comment
+            session,
+            item,
+            actor,
+            decision.action,
+            before,
+            snapshot(item),
+            code,
+            decision.comment,
+            None if code is None else decision.tags,
         )
         try:
             session.commit()

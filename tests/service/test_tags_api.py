@@ -78,6 +78,9 @@ def test_analysts_correct_tags_with_their_decision_and_the_audit_keeps_both(svc:
             select(ReviewAuditEvent).where(ReviewAuditEvent.item_id == uuid.UUID(item["id"]))
         ).one()
         assert event.before["final_tags"] is None and event.after["final_tags"] == final
+        assert event.tags == fix  # the corrections given, like the code given
+    trail = svc.client.get(f"/v1/reviews/{item['id']}/audit", headers=svc.headers("analyst"))
+    assert trail.json()[0]["tags"] == fix and trail.json()[0]["code"] == "0502"
     record = svc.client.get(f"/v1/classifications/{item['id']}", headers=svc.headers()).json()
     assert record["final_tags"] == final and record["final_code"] == "0502"
 

@@ -179,6 +179,11 @@ class AuditEventOut(BaseModel):
     actor_name: str = Field(description="Its name.", examples=["alice"])
     actor_role: str = Field(description="Its role then.", examples=["analyst"])
     code: str | None = Field(description="The code given, if any.", examples=["050229"])
+    tags: dict[str, str] | None = Field(
+        default=None,
+        description="Tag corrections given with the action, if any (tag -> value).",
+        examples=[{"cyber": "cyber_enabled"}],
+    )
     before: dict[str, Any] = Field(description="State, final code, version… before.")
     after: dict[str, Any] = Field(description="… and after.")
     model_version: str = Field(description="Model that classified the record.")

@@ -92,6 +92,7 @@ class ReviewAuditEvent(Base):
     actor_name: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(20))
     code: Mapped[str | None] = mapped_column(String(10), default=None)
+    tags: Mapped[dict[str, str] | None] = mapped_column(JSONType, default=None)  # corrections
     before: Mapped[dict[str, Any]] = mapped_column(JSONType)
     after: Mapped[dict[str, Any]] = mapped_column(JSONType)
     model_version: Mapped[str] = mapped_column(String(200))

@@ -21,16 +21,17 @@ _COLUMNS = (
     ("classifications", "tags"),  # [{"tag", "value", "confidence"}] as the model said
     ("review_codings", "tags"),  # {tag: value} the analyst settled on
     ("review_items", "final_tags"),  # {tag: value} that stand after the decision
+    ("review_audit", "tags"),  # {tag: value} corrections given with the action
 )
 
 
 def upgrade() -> None:
+    # A plain ADD COLUMN on every backend: no table copy, so review_audit keeps its trigger.
     for table, column in _COLUMNS:
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column(column, JSON, nullable=True))
+        op.add_column(table, sa.Column(column, JSON, nullable=True))
 
 
 def downgrade() -> None:
+    # DROP COLUMN in place (SQLite >= 3.35, PostgreSQL): a batch copy would lose the trigger.
     for table, column in reversed(_COLUMNS):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column(column)
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")

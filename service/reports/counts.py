@@ -3,8 +3,9 @@ publishes (cyber-dependent and cyber-enabled shares per section, attempts, weapo
 
 Each record counts once, with the code and tags that stand: the analysts' once a review decided
 them, else the model's. API classifications are all stored, so they are read from the database;
-batches store only their rows needing review, so a batch's rows are read from its kept results
-file (ids, codes and tags; no case text) with the decided reviews of that batch laid over them.
+batches store only their rows needing review, so a batch's rows are counted from its kept
+results file (ids, codes and tags; no case text; counted once per file), and each decided review
+of that batch moves one record from the model's code and tags to the analysts'.
 A batch belongs to the period it was submitted in.
 """
 
@@ -16,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -33,6 +35,7 @@ from service.reviews.stats import as_utc
 logger = logging.getLogger(__name__)
 
 GroupBy = Literal["section", "division"]
+Weighted = tuple[str, dict[str, str], int]  # (code, tags, how many records: -1 takes one back)
 NOT_TAGGED = "not_tagged"  # records classified by a model without tags
 REJECTED = "rejected"  # batch rows that could not be read or classified
 
@@ -105,43 +108,51 @@ def _api_records(session: Session, query: CountQuery) -> Iterator[tuple[str, dic
             yield code, _model_tags(tags)
 
 
-def _batch_records(
-    session: Session, settings: Settings, batch_id: str
-) -> Iterator[tuple[str, dict[str, str]]]:
-    decided = {
-        case_id: (item.final_code, item.final_tags)
-        for case_id, item in session.execute(
-            select(Classification.case_id, ReviewItem)
-            .join(ReviewItem, ReviewItem.id == Classification.id)
-            .where(Classification.source == batch_id, ReviewItem.state == "decided")
-        )
-        if item.final_code is not None
-    }
-    path = batches_dir(settings) / batch_id / RESULTS_FILE
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError:
-        logger.warning("no readable results for batch %s", batch_id)
-        return
-    with handle:
+TagKey = tuple[tuple[str, str], ...]  # a record's tags, hashable
+
+
+@lru_cache(maxsize=64)
+def _file_counts(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, TagKey, int], ...]:
+    """The model's (code, tags) over a finished batch's results file, counted once per file:
+    the file never changes after the batch, and big batches have millions of lines."""
+    counts: Counter[tuple[str, TagKey]] = Counter()
+    with open(path, encoding="utf-8") as handle:
         for line in handle:
             record = json.loads(line)
             suggestions = record.get("suggestions") or []
-            tags = _model_tags(record.get("tags"))
-            final = decided.get(str(record.get("id"))[:200])
-            if final is not None:
-                yield final[0], final[1] or tags
-            elif suggestions:
-                yield suggestions[0]["code"], tags
-            else:
-                yield REJECTED, {}
+            code = suggestions[0]["code"] if suggestions else REJECTED
+            tags = tuple(sorted(_model_tags(record.get("tags")).items()))
+            counts[(code, tags)] += 1
+    return tuple((code, tags, n) for (code, tags), n in counts.items())
 
 
-def _records(
-    session: Session, settings: Settings, query: CountQuery
-) -> Iterator[tuple[str, dict[str, str]]]:
+def _batch_records(session: Session, settings: Settings, batch_id: str) -> Iterator[Weighted]:
+    """The file's counts, then each decided review row moved from the model's code and tags
+    (kept on its stored classification) to the analysts'."""
+    path = batches_dir(settings) / batch_id / RESULTS_FILE
+    try:
+        stat = path.stat()
+        counted = _file_counts(str(path), stat.st_mtime_ns, stat.st_size)
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        logger.warning("no readable results for batch %s", batch_id)
+        return
+    for code, tags, n in counted:
+        yield code, dict(tags), n
+    decided = session.execute(
+        select(Classification.top_code, Classification.tags, ReviewItem)
+        .join(ReviewItem, ReviewItem.id == Classification.id)
+        .where(Classification.source == batch_id, ReviewItem.state == "decided")
+    )
+    for code, tags, item in decided:
+        if item.final_code is not None:
+            yield code, _model_tags(tags), -1
+            yield item.final_code, item.final_tags or _model_tags(tags), 1
+
+
+def _records(session: Session, settings: Settings, query: CountQuery) -> Iterator[Weighted]:
     if query.batch_id is None:
-        yield from _api_records(session, query)
+        for code, tags in _api_records(session, query):
+            yield code, tags, 1
     batches = select(Batch.id, Batch.created_at).where(Batch.state == "succeeded")
     if query.batch_id is not None:
         batches = batches.where(Batch.id == query.batch_id)
@@ -156,14 +167,18 @@ def count_records(
     """Counts per group code (sorted) and over all records."""
     groups: dict[str, GroupCounts] = {}
     total = GroupCounts(by_tag={tag: Counter() for tag in query.tags})
-    for code, tags in _records(session, settings, query):
+    for code, tags, n in _records(session, settings, query):
         key = group_code(code, query.group_by)
         group = groups.setdefault(key, GroupCounts(by_tag={tag: Counter() for tag in query.tags}))
         for counts in (group, total):
-            counts.records += 1
+            counts.records += n
             for tag in query.tags:
-                counts.by_tag[tag][tags.get(tag, NOT_TAGGED)] += 1
-    return dict(sorted(groups.items())), total
+                counts.by_tag[tag][tags.get(tag, NOT_TAGGED)] += n
+    for counts in (*groups.values(), total):  # a review can empty a value, or a group
+        for values in counts.by_tag.values():
+            for value in [v for v, n in values.items() if n <= 0]:
+                del values[value]
+    return {k: g for k, g in sorted(groups.items()) if g.records > 0}, total
 
 
 def cyber_related_share(counts: GroupCounts) -> float | None:

@@ -176,6 +176,24 @@ def test_batches_carry_tags_in_results_and_counts(svc: Service) -> None:
     rejected = next(row for row in report["rows"] if row["code"] == "rejected")
     assert rejected["records"] == 1
     assert counts(svc, batch="no-such-batch")["total"]["records"] == 0
+
+    # A decided review row moves from the model's code and tags to the analysts'.
+    use_queue(svc, qc_rate=0.0)
+    item = queue_page(svc, batch=batch["id"], limit=1)["items"][0]
+    before = counts(svc, batch=batch["id"], tag="weapon")
+    assert decide(svc, item, "recode", code="0201", tags={"weapon": "firearm"}).status_code == 200
+    after = counts(svc, batch=batch["id"], tag="weapon")
+    assert after["total"]["records"] == before["total"]["records"]
+
+    def records_in(report: dict, code: str) -> int:
+        return next((row["records"] for row in report["rows"] if row["code"] == code), 0)
+
+    moved_from = item["model_code"][:2] if item["model_code"] != "NONE" else "NONE"
+    if moved_from != "02":
+        assert records_in(after, "02") == records_in(before, "02") + 1
+        assert records_in(after, moved_from) == records_in(before, moved_from) - 1
+    firearms = {c["value"]: c["count"] for c in after["total"]["tags"]["weapon"]}
+    assert firearms["firearm"] >= 1
     everything = counts(svc)
     assert everything["total"]["records"] == len(records)  # no API records yet
 

@@ -58,11 +58,18 @@ class TagConfig:
     char_ngram_max: int = 4
     max_features: int = 60_000
     c: float = 4.0
-    class_weight: str | None = None  # "balanced": rare values (cyber) weigh more, recall up
+    # Rare values (cyber-related, weapons) weigh more: "sqrt" by 1/sqrt(frequency), "balanced"
+    # by 1/frequency, None not at all. More recall on them, a little less precision.
+    class_weight: str | None = "sqrt"
     max_iter: int = 300
     tol: float = 1e-3  # 10x faster than scikit-learn's default, same accuracy on the corpus
     calibration_share: float = 0.15  # rows held out of the first fit to fit the temperatures
     seed: int = 13
+
+    def __post_init__(self) -> None:
+        self.class_weight = None if self.class_weight in ("", "none") else self.class_weight
+        if self.class_weight not in (None, "sqrt", "balanced"):
+            raise ValueError(f"class_weight must be sqrt, balanced or none: {self.class_weight!r}")
 
 
 def check_value(tag: str, value: str) -> str:
@@ -77,6 +84,15 @@ def check_value(tag: str, value: str) -> str:
 def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
     """The temperature of least negative log-likelihood on held-out rows (1 with none)."""
     return best_temperature(logits, gold)[0] if len(gold) else 1.0
+
+
+def _class_weights(gold: np.ndarray, scheme: str | None) -> dict[str, float] | str | None:
+    if scheme != "sqrt":
+        return scheme
+    values, counts = np.unique(gold, return_counts=True)
+    weights = 1.0 / np.sqrt(counts / counts.sum())
+    weights /= np.average(weights, weights=counts)  # the average row still weighs 1
+    return {str(v): float(w) for v, w in zip(values, weights, strict=True)}
 
 
 class TagPredictor:
@@ -164,7 +180,7 @@ class TagPredictor:
             C=self.config.c,
             max_iter=self.config.max_iter,
             tol=self.config.tol,
-            class_weight=self.config.class_weight,
+            class_weight=_class_weights(gold, self.config.class_weight),
             random_state=self.config.seed,
         )
         model.fit(features, gold, sample_weight=weights)
@@ -242,7 +258,7 @@ class TagPredictor:
 
         try:
             raw = json.loads((directory / _CONFIG_FILE).read_text())
-            model = cls(TagConfig(**{"class_weight": None} | raw["config"]))
+            model = cls(TagConfig(**raw["config"]))
             model.vectorizer = joblib.load(directory / _VECTORIZER_FILE)
             with np.load(directory / _WEIGHTS_FILE) as weights:
                 model._coef, model._intercept = weights["coef"], weights["intercept"]

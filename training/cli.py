@@ -221,9 +221,13 @@ def tags_train(
         bool, typer.Option(help="Also evaluate by leave-one-jurisdiction-out (minutes).")
     ] = True,
     c: Annotated[float, typer.Option(min=1e-4, help="Inverse regularisation strength.")] = 4.0,
-    balanced: Annotated[
-        bool, typer.Option(help="Weigh rare values up (more recall on cyber, less precision).")
-    ] = False,
+    class_weight: Annotated[
+        str,
+        typer.Option(
+            help="How rare values (cyber-related, weapons) weigh: sqrt (1/sqrt(frequency)), "
+            "balanced (1/frequency) or none."
+        ),
+    ] = "sqrt",
 ) -> None:
     """Add or refresh a bundle's tag model without retraining its codes (minutes, not an hour)."""
     from iccs.bundle import BundleError
@@ -234,7 +238,7 @@ def tags_train(
     if not labels.is_file():
         raise fail(f"tag labels not found: {labels}")
     try:
-        config = TagConfig(c=c, class_weight="balanced" if balanced else None)
+        config = TagConfig(c=c, class_weight=class_weight)
         metrics = refresh_bundle_tags(model, labels, corpus, config, lojo=lojo)
     except (BundleError, TagError, OSError, ValueError) as exc:
         raise fail(str(exc)) from None

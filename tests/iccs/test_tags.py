@@ -117,3 +117,17 @@ def test_bulk_outputs_carry_the_tags(tmp_path: Path, tiny_model: ICCSClassifier)
     assert [table[0][c] for c in columns] == expected and table[1]["tag_cyber"] is None
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [t["value"] for t in records[0]["tags"]] == expected and records[1]["tags"] == []
+
+
+def test_rare_values_weigh_more_and_the_average_row_still_weighs_one() -> None:
+    from iccs.tags import TagConfig, _class_weights
+
+    gold = np.array(["not_cyber"] * 90 + ["cyber_enabled"] * 10)
+    weights = _class_weights(gold, "sqrt")
+    assert isinstance(weights, dict)
+    assert weights["cyber_enabled"] == pytest.approx(3 * weights["not_cyber"])
+    assert (90 * weights["not_cyber"] + 10 * weights["cyber_enabled"]) / 100 == pytest.approx(1)
+    assert _class_weights(gold, "balanced") == "balanced" and _class_weights(gold, None) is None
+    assert TagConfig(class_weight="none").class_weight is None
+    with pytest.raises(ValueError, match="class_weight"):
+        TagConfig(class_weight="heavy")

@@ -179,6 +179,10 @@ def decide(
     session: Session, item_id: uuid.UUID, actor: Principal, decision: Decision
 ) -> ReviewItem:
     """Apply one decision and write its audit event in the same transaction."""
+    if decision.tags and decision.action not in CODING_ACTIONS:
+        raise ReviewError(
+            422, f"tags go with a coding action, not {decision.action}", code="invalid_tags"
+        )
     for _ in range(_ATTEMPTS):
         item = session.get(ReviewItem, item_id, populate_existing=True)
         if item is None:

@@ -67,6 +67,8 @@ def test_analysts_correct_tags_with_their_decision_and_the_audit_keeps_both(svc:
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
     bad = decide(svc, item, "recode", code="0502", tags={"colour": "red"})
     assert bad.status_code == 422
+    bad = decide(svc, item, "skip", tags={"cyber": "not_cyber"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_tags"
 
     fix = {"cyber": "cyber_enabled", "weapon": "firearm"}
     decided = decide(svc, item, "recode", code="0502", tags=fix)

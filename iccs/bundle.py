@@ -5,6 +5,7 @@
     lexical.npz         the lexical expert's weights (sparse after pruning)
     semantic-*.npz      one logistic head per embedder (the embedder itself is named in config)
     evaluation.json     evaluation figures written by training (test split and LOJO)
+    tags/               optional tag model (`iccs.tags`): config.json, vectorizer, weights
     MODEL_CARD.md       the generated model card
 
 The classifier saves and loads itself (`ICCSClassifier.save` / `.load`); this module adds the
@@ -21,6 +22,7 @@ from typing import Any
 
 from iccs.classifier import BUNDLE_FORMAT, ICCSClassifier
 from iccs.paths import models_dir
+from iccs.tags import TAGS_FOLDER, TagError, TagPredictor
 
 CHAMPION_FILE = "CHAMPION"
 
@@ -33,9 +35,20 @@ def save_bundle(
     model: ICCSClassifier, directory: Path, metadata: dict[str, Any] | None = None
 ) -> Path:
     try:
-        return model.save(directory, metadata)
+        model.save(directory, metadata)
     except ValueError as exc:
         raise BundleError(str(exc)) from None
+    if model.tagger is not None:
+        save_tags(directory, model.tagger)
+    return directory
+
+
+def save_tags(
+    directory: Path, tagger: TagPredictor, metadata: dict[str, Any] | None = None
+) -> Path:
+    """Add or replace the bundle's tag model (codes untouched)."""
+    read_bundle_config(directory)
+    return tagger.save(directory / TAGS_FOLDER, metadata)
 
 
 def read_bundle_config(directory: Path) -> dict[str, Any]:
@@ -56,6 +69,15 @@ def load_bundle(directory: Path) -> tuple[ICCSClassifier, dict[str, Any]]:
         model, metadata = ICCSClassifier.load(directory)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         raise BundleError(f"{directory}: {exc}") from None
+    if (directory / TAGS_FOLDER).is_dir():
+        try:
+            model.tagger, tag_metadata = TagPredictor.load(directory / TAGS_FOLDER)
+        except TagError as exc:
+            raise BundleError(str(exc)) from None
+        metadata["tags"] = tag_metadata
+        tag_test = (tag_metadata.get("metrics") or {}).get("test")
+        if tag_test:  # the model-card figures the service shows (/v1/models/current)
+            metadata["metrics"] = {**metadata.get("metrics", {}), "tags": tag_test}
     metadata.setdefault("version", directory.name)
     metadata.setdefault("name", directory.parent.name)
     return model, metadata

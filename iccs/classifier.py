@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from iccs.calibration import Blend, calibration_error, fit_blend
 from iccs.experts import Expert, build_experts
 from iccs.hierarchy import NONE_CODE, NONE_TITLE, Hierarchy
 from iccs.language import guess_language
+from iccs.tags import TagPredictor, TagValue
 from iccs.taxonomy import Taxonomy, load_taxonomy
 from iccs.text import normalize
 
@@ -107,6 +108,7 @@ class Prediction:
     needs_review: bool
     backed_off: bool = False  # the first suggestion is the back-off walk's broader code
     fallback: Suggestion | None = None  # the broader code a reviewer may settle for
+    tags: tuple[TagValue, ...] = ()  # one value per tag; empty when the bundle has no tag model
 
 
 class ICCSClassifier:
@@ -121,6 +123,7 @@ class ICCSClassifier:
         self.first_stage: Blend | None = None
         self._hierarchy: Hierarchy | None = None
         self._taxonomy: Taxonomy | None = None
+        self.tagger: TagPredictor | None = None  # set by load_bundle when the bundle has tags/
 
     # ---- training -------------------------------------------------------------------------
     def fit(
@@ -377,7 +380,15 @@ class ICCSClassifier:
         """Ranked suggestions per text; the first is the model's best code."""
         if not texts:
             return []
-        return self.suggestions_from_proba(self.predict_proba(texts, languages), top_k)
+        predictions = self.suggestions_from_proba(self.predict_proba(texts, languages), top_k)
+        return self.with_tags(predictions, texts)
+
+    def with_tags(self, predictions: list[Prediction], texts: Sequence[str]) -> list[Prediction]:
+        """The predictions with their texts' tags (one vectorised call), when there is a tagger."""
+        if self.tagger is None or not predictions:
+            return predictions
+        tags = self.tagger.predict(texts)
+        return [replace(p, tags=t) for p, t in zip(predictions, tags, strict=True)]
 
     def suggestions_from_proba(self, class_proba: np.ndarray, top_k: int) -> list[Prediction]:
         h = self.hierarchy

@@ -80,6 +80,10 @@ class Predictor(Protocol):
         self, texts: Sequence[str], top_k: int = 3, languages: Sequence[str | None] | None = None
     ) -> list[Prediction]: ...
 
+    def with_tags(
+        self, predictions: list[Prediction], texts: Sequence[str]
+    ) -> list[Prediction]: ...
+
 
 class DecisionSource(Protocol):
     """Where `iccs classify` finds validated decisions (the service's database, through the
@@ -278,7 +282,8 @@ class RememberingClassifier:
     """A classifier whose probabilities take a decision memory into account.
 
     Offers what the bulk engine and the service's batcher call (`predict_proba`,
-    `suggestions_from_proba`, `suggest`); for anything else use `.classifier`.
+    `suggestions_from_proba`, `suggest`, `with_tags`); for anything else use `.classifier`.
+    Tags come from the classifier's tag model alone: the memory remembers codes, not tags.
     """
 
     def __init__(self, classifier: ICCSClassifier, memory: DecisionMemory) -> None:
@@ -294,9 +299,13 @@ class RememberingClassifier:
     def suggestions_from_proba(self, class_proba: np.ndarray, top_k: int) -> list[Prediction]:
         return self.classifier.suggestions_from_proba(class_proba, top_k)
 
+    def with_tags(self, predictions: list[Prediction], texts: Sequence[str]) -> list[Prediction]:
+        return self.classifier.with_tags(predictions, texts)
+
     def suggest(
         self, texts: Sequence[str], top_k: int = 3, languages: Sequence[str | None] | None = None
     ) -> list[Prediction]:
         if not texts:
             return []
-        return self.suggestions_from_proba(self.predict_proba(texts, languages), top_k)
+        predictions = self.suggestions_from_proba(self.predict_proba(texts, languages), top_k)
+        return self.with_tags(predictions, texts)

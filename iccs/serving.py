@@ -44,4 +44,7 @@ def prediction_record(prediction: Prediction, version: str) -> dict[str, Any]:
         ],
         "needs_review": prediction.needs_review,
         "model_version": version,
+        "tags": [
+            {"tag": t.tag, "value": t.value, "confidence": t.confidence} for t in prediction.tags
+        ],
     }

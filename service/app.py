@@ -21,6 +21,7 @@ from service.api.routes import (
     dashboard,
     health,
     models,
+    reports,
     reviews,
     taxonomy,
 )
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)  # before reviews: /reviews/{item_id} would take it
     app.include_router(reviews.router)
     app.include_router(correspondences.router)
+    app.include_router(reports.router)
     app.include_router(pages.router)  # /review, /dashboard and their static files
     return app
 

@@ -33,7 +33,9 @@ def suggest_many(
     index = {pair: n for n, pair in enumerate(distinct)}
     widest = max(top_k for _, top_k in jobs)
     proba = classifier.predict_proba([t for t, _ in distinct], [lang for _, lang in distinct])
-    predictions = classifier.suggestions_from_proba(proba, widest)
+    predictions = classifier.with_tags(
+        classifier.suggestions_from_proba(proba, widest), [t for t, _ in distinct]
+    )
     return [
         [_first(predictions[index[pair]], top_k) for pair in job]
         for job, (_, top_k) in zip(pairs, jobs, strict=True)

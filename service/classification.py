@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -54,6 +54,7 @@ class ClassificationResult:
     model_version: str
     taxonomy_version: str
     source: str = "model"
+    tags: list[dict[str, Any]] = field(default_factory=list)
 
 
 def guess_language(text: str, given: str | None) -> str | None:
@@ -86,6 +87,10 @@ def suggestion_dicts(prediction: Prediction, language: str | None) -> list[dict[
             }
         )
     return out
+
+
+def tag_dicts(prediction: Prediction) -> list[dict[str, Any]]:
+    return [{"tag": t.tag, "value": t.value, "confidence": t.confidence} for t in prediction.tags]
 
 
 def _fallback(prediction: Prediction, language: str | None) -> dict[str, Any] | None:
@@ -140,6 +145,7 @@ def classify_texts(
             prediction, item_source = validated_prediction(table_code), USE_SOURCE
         language = guess_language(item.text, item.language)
         suggestions = suggestion_dicts(prediction, language)
+        tags = tag_dicts(prediction)
         first = suggestions[0]
         row_id = uuid.uuid4()
         rows.append(
@@ -150,6 +156,7 @@ def classify_texts(
                 language=language,
                 suggestions=suggestions,
                 top_code=first["code"],
+                tags=tags or None,
                 confidence=first["confidence"],
                 needs_review=prediction.needs_review,
                 model_version=model.version,
@@ -171,6 +178,7 @@ def classify_texts(
                 model_version=model.version,
                 taxonomy_version=model.taxonomy_version,
                 source="model" if table_code is None else USE_SOURCE,
+                tags=tags,
             )
         )
     return results, rows

@@ -8,6 +8,7 @@ import pytest
 
 from iccs.bundle import save_bundle
 from iccs.classifier import ClassifierConfig, ICCSClassifier
+from iccs.tags import TagConfig, TagPredictor
 from iccs.taxonomy import Taxonomy, load_taxonomy
 
 # A handful of texts per family, enough for a model that behaves sensibly on the easy cases.
@@ -53,6 +54,54 @@ TINY_TEXTS: list[tuple[str, str]] = [
     ("휴대전화 절도", "050221"),
     ("음주운전", "020721"),
 ]
+# Tag labels (cyber, attempt, weapon, context) of TINY_TEXTS, in the same order; "?" is unknown.
+_TINY_TAG_ROWS = """
+N C ? ?|N C ? ?|N C ? ?|N C ? ?|N C ? ?|N C ? ?|N C ? ?|N ? ? ?|N C ? ?|N C H ?
+N ? H ?|N C K ?|N ? ? ?|? ? ? O|N ? ? ?|N ? ? ?|N ? ? ?|N ? ? ?|N ? ? ?|N ? ? ?
+N ? ? ?|N ? ? ?|E C ? ?|? ? ? ?|D C ? ?|D C ? O|N C K O|N C H ?|N C ? ?|N C ? O
+? ? ? ?|? ? ? ?|? ? ? ?|? ? ? ?|N C ? ?|N C ? ?|N ? H ?|N ? ? ?|N ? ? ?|N ? ? ?
+"""
+_TAG_CODES = {
+    "cyber": {"N": "not_cyber", "E": "cyber_enabled", "D": "cyber_dependent", "?": "unknown"},
+    "attempt": {"C": "completed", "A": "attempted", "?": "unknown"},
+    "weapon": {"K": "knife_or_sharp", "H": "no_weapon", "F": "firearm", "?": "unknown"},
+    "context": {"F": "intimate_partner_or_family", "O": "other", "?": "unknown"},
+}
+TINY_TAGS: list[dict[str, str]] = [
+    {
+        tag: codes[letter]
+        for (tag, codes), letter in zip(_TAG_CODES.items(), row.split(), strict=True)
+    }
+    for row in _TINY_TAG_ROWS.replace("\n", "|").strip("|").split("|")
+]
+assert len(TINY_TAGS) == len(TINY_TEXTS)
+# A few more labelled texts so that every tag value is seen at least twice.
+TINY_TAG_EXTRA: list[tuple[str, dict[str, str]]] = [
+    ("attempted robbery of a shop, nothing taken", {"attempt": "attempted"}),
+    ("attempt to steal a car from the driveway", {"attempt": "attempted"}),
+    ("shot the victim with a pistol", {"weapon": "firearm", "attempt": "completed"}),
+    ("possession of a firearm without a licence", {"weapon": "firearm"}),
+    ("assaulted his wife at the family home", {"context": "intimate_partner_or_family"}),
+    ("domestic abuse against his former partner", {"context": "intimate_partner_or_family"}),
+    ("online shopping fraud through a fake website", {"cyber": "cyber_enabled"}),
+    ("malware infected the hospital's computer systems", {"cyber": "cyber_dependent"}),
+]
+
+
+def tiny_tag_rows() -> tuple[list[str], dict[str, list[str]]]:
+    """Texts and their tag labels ('unknown' where an extra row does not say)."""
+    texts = [t for t, _ in TINY_TEXTS] + [t for t, _ in TINY_TAG_EXTRA]
+    labelled = TINY_TAGS + [
+        {tag: tags.get(tag, "unknown") for tag in _TAG_CODES} for _, tags in TINY_TAG_EXTRA
+    ]
+    return texts, {tag: [row[tag] for row in labelled] for tag in _TAG_CODES}
+
+
+def fit_tiny_tagger() -> TagPredictor:
+    texts, labels = tiny_tag_rows()
+    return TagPredictor(TagConfig(max_features=4000, calibration_share=0.3)).fit(texts, labels)
+
+
 FAMILIES = ("0201", "0401", "0501", "0502", "0504", "0601", "0701", "0903", "0907", "02072")
 
 
@@ -107,7 +156,9 @@ def tiny_model(taxonomy: Taxonomy) -> ICCSClassifier:
         max_iter=200,
     )
     dev_texts, dev_codes = [t for t, _ in TINY_TEXTS[::3]], [c for _, c in TINY_TEXTS[::3]]
-    return ICCSClassifier(config).fit(texts, codes, dev_texts=dev_texts, dev_codes=dev_codes)
+    model = ICCSClassifier(config).fit(texts, codes, dev_texts=dev_texts, dev_codes=dev_codes)
+    model.tagger = fit_tiny_tagger()
+    return model
 
 
 @pytest.fixture(scope="session")
@@ -125,3 +176,24 @@ def tiny_bundle(tiny_model: ICCSClassifier, tmp_path_factory: pytest.TempPathFac
     )
     (directory.parent / "CHAMPION").write_text("tiny-1\n")
     return directory
+
+
+def write_tiny_tags(corpus: Path) -> Path:
+    """tags.csv beside a tiny corpus: the tiny texts' labels; taxonomy rows are unlabelled."""
+    import pandas as pd
+
+    frame = pd.read_csv(corpus, dtype=str, keep_default_na=False)
+    by_text = dict(zip(*tiny_tag_rows_by_text(), strict=True))
+    rows = [
+        {"id": row.id, "text": row.text, **by_text[row.text], "tag_labeller": "test"}
+        for row in frame.itertuples()
+        if row.text in by_text
+    ]
+    path = corpus.parent / "tags.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def tiny_tag_rows_by_text() -> tuple[list[str], list[dict[str, str]]]:
+    texts, labels = tiny_tag_rows()
+    return texts, [{tag: labels[tag][i] for tag in labels} for i in range(len(texts))]

@@ -21,6 +21,9 @@ data_app = typer.Typer(help="Check the labelled corpus.", no_args_is_help=True)
 embedders_app = typer.Typer(
     help="Build embedders that ship with the project.", no_args_is_help=True
 )
+tags_app = typer.Typer(
+    help="The tag model (cyber, attempt, weapon, context).", no_args_is_help=True
+)
 
 
 def train(
@@ -49,11 +52,12 @@ def train(
         settings.review_exports.append(include_reviews)
     if not settings.corpus.is_file():
         raise fail(f"corpus not found: {settings.corpus}")
+    from iccs.tags import TagError
     from training.reviews_import import ReviewExportError
 
     try:
         result = run_training(settings)
-    except ReviewExportError as exc:
+    except (ReviewExportError, TagError) as exc:
         raise fail(str(exc)) from None
     test = result.metrics["test"]["overall"]
     console.print(
@@ -203,9 +207,66 @@ def embedders_distil(
     console.print(f"wrote {distil(output, dimension)}", highlight=False)
 
 
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+@tags_app.command("train")
+def tags_train(
+    model: Annotated[Path, typer.Option(help="Bundle folder to add the tag model to.")],
+    tags: Annotated[
+        Path | None,
+        typer.Option(help="Tag labels CSV (default: tags.csv beside the corpus).", dir_okay=False),
+    ] = None,
+    corpus: Annotated[Path | None, typer.Option(help="Corpus CSV (default: the corpus).")] = None,
+    lojo: Annotated[
+        bool, typer.Option(help="Also evaluate by leave-one-jurisdiction-out (minutes).")
+    ] = True,
+    c: Annotated[float, typer.Option(min=1e-4, help="Inverse regularisation strength.")] = 4.0,
+    class_weight: Annotated[
+        str,
+        typer.Option(
+            help="How rare values (cyber-related, weapons) weigh: sqrt (1/sqrt(frequency)), "
+            "balanced (1/frequency) or none."
+        ),
+    ] = "sqrt",
+) -> None:
+    """Add or refresh a bundle's tag model without retraining its codes (minutes, not an hour)."""
+    from iccs.bundle import BundleError
+    from iccs.tags import TagConfig, TagError
+    from training.tags import refresh_bundle_tags, tags_path_beside
+
+    labels = tags or tags_path_beside(corpus or corpus_path())
+    if not labels.is_file():
+        raise fail(f"tag labels not found: {labels}")
+    try:
+        config = TagConfig(c=c, class_weight=class_weight)
+        metrics = refresh_bundle_tags(model, labels, corpus, config, lojo=lojo)
+    except (BundleError, TagError, OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    for tag, by_language in metrics["test"].items():
+        overall = by_language["all"]
+        related = overall.get("cyber_related")
+        extra = (
+            f"  cyber-related precision {_figure(related['precision'])} "
+            f"recall {_figure(related['recall'])}"
+            if related
+            else ""
+        )
+        console.print(
+            f"{tag}: test accuracy {_figure(overall['accuracy'])} "
+            f"macro-F1 {_figure(overall['macro_f1'])}" + extra,
+            highlight=False,
+        )
+    console.print(
+        f"tag model written to {model / 'tags'} ({metrics['seconds']} s)", highlight=False
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("evaluate")(evaluate)
     app.add_typer(model_app, name="model")
     app.add_typer(data_app, name="data")
     app.add_typer(embedders_app, name="embedders")
+    app.add_typer(tags_app, name="tags")

@@ -8,12 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-TAG_VALUES: dict[str, tuple[str, ...]] = {
-    "cyber": ("cyber_dependent", "cyber_enabled", "not_cyber", "unknown"),
-    "attempt": ("attempted", "completed", "unknown"),
-    "weapon": ("firearm", "knife_or_sharp", "other_weapon", "no_weapon", "unknown"),
-    "context": ("intimate_partner_or_family", "other", "unknown"),
-}
+from iccs.tags import TAGS
+
+TAG_VALUES = TAGS  # one vocabulary: the labels use the values the tag model predicts
 TAG_COLUMNS = ["id", "text", *TAG_VALUES, "tag_labeller"]
 TAGS_FILE = "tags.csv"  # next to the corpus file
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from iccs.classifier import ICCSClassifier
 from training.plots import plots_section
+from training.tags_card import replace_card_section
 
 
 def _pct(value: object) -> str:
@@ -175,4 +176,5 @@ the review threshold, with a quality-control sample of auto-coded records checke
 """
     path = bundle / "MODEL_CARD.md"
     path.write_text(text)
+    replace_card_section(path, metrics.get("tags"))
     return path

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iccs.bundle import champion_path, load_bundle, save_bundle, set_champion
+from iccs.bundle import champion_path, load_bundle, save_bundle, save_tags, set_champion
 from iccs.classifier import ClassifierConfig, ICCSClassifier
 from iccs.embedders import memoize_embedder
 from iccs.paths import corpus_path, models_dir
+from iccs.tags import TagConfig
 from iccs.taxonomy import load_taxonomy
 from training.corpus import data_version, load_corpus
 from training.evaluate import dev_thresholds, evaluate_frame, write_report
@@ -30,6 +31,7 @@ from training.lojo import (
 from training.model_card import write_model_card
 from training.plots import write_plots
 from training.reviews_import import ReviewImport, learning_loop_section, load_review_rows
+from training.tags import load_tag_labels, tags_path_beside, train_tags
 from training.tracking import TrackingResult, track_run
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ PROMOTION_METRIC = "exact_at_1"
 class StageLog:
     """Logs each training stage as it starts and how long it took: a full run takes an hour."""
 
-    STAGES = ("corpus", "experts", "calibration", "evaluation", "bundle", "tracking")
+    STAGES = ("corpus", "experts", "calibration", "evaluation", "tags", "bundle", "tracking")
 
     def __init__(self) -> None:
         self.current: str | None = None
@@ -79,6 +81,10 @@ class TrainingConfig:
     lojo: bool = True
     embedding_cache: Path | None = None  # folder for text -> vector caches across runs
     lojo_cache: Path | None = None  # folder for held-out scores per expert across runs
+    # Tag labels (`id, cyber, attempt, weapon, context`); None: `tags.csv` beside the corpus.
+    # No tag model when the file is absent.
+    tags: Path | None = None
+    tag_model: TagConfig = field(default_factory=TagConfig)  # TOML `[tag_model]`
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     @classmethod
@@ -88,13 +94,14 @@ class TrainingConfig:
         raw = tomllib.loads(path.read_text())
         try:
             classifier = ClassifierConfig.from_dict(raw.pop("classifier", {}))
-        except ValueError as exc:
+            tag_model = TagConfig(**raw.pop("tag_model", {}))
+        except (ValueError, TypeError) as exc:
             raise ValueError(f"{path}: {exc}") from None
-        config = cls(classifier=classifier)
+        config = cls(classifier=classifier, tag_model=tag_model)
         for key, value in raw.items():
             if not hasattr(config, key):
                 raise ValueError(f"{path}: unknown setting {key!r}")
-            if key in ("corpus", "embedding_cache", "lojo_cache"):
+            if key in ("corpus", "embedding_cache", "lojo_cache", "tags"):
                 value = Path(value)
             if key in ("extra_training_data", "review_exports"):
                 value = [Path(v) for v in value]
@@ -255,6 +262,16 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     fit_seconds = time.perf_counter() - started
     stages.start("evaluation")
     test_report, test_records = evaluate_frame(model, test, thresholds)
+    stages.start("tags")
+    tags_file = config.tags or tags_path_beside(config.corpus)
+    tagger, tag_metrics = None, None
+    if tags_file.is_file():
+        extra = pd.concat([r.tag_rows for r in reviews], ignore_index=True) if reviews else None
+        tagger, tag_metrics = train_tags(
+            corpus, load_tag_labels(tags_file), config.tag_model, extra=extra, lojo=use_lojo
+        )
+    else:
+        logger.info("no tag labels at %s: the bundle gets no tag model", tags_file)
     stages.start("bundle")
     version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     bundle = (output_root or models_dir()) / config.name / version
@@ -278,6 +295,10 @@ def train(config: TrainingConfig, output_root: Path | None = None) -> TrainingRe
     }
     save_bundle(model, bundle, metadata)
     metrics: dict[str, Any] = {**reports, "thresholds": thresholds}
+    if tagger is not None:
+        save_tags(bundle, tagger, {"labels": tags_file.name, "metrics": tag_metrics})
+        model.tagger = tagger
+        metrics["tags"] = tag_metrics
     if lojo_report:
         metrics["lojo"] = lojo_report
     write_report(metrics, bundle)

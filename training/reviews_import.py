@@ -19,6 +19,7 @@ import pandas as pd
 
 from iccs.hierarchy import NONE_CODE
 from iccs.language import guess_language
+from iccs.tags import TAGS
 from iccs.taxonomy import CodeError, load_taxonomy
 from iccs.text import normalize
 from training.corpus import COLUMNS
@@ -42,6 +43,9 @@ class ReviewImport:
     held_out_texts: int = 0
     duplicates: int = 0
     by_action: dict[str, int] = field(default_factory=dict)
+    # `rows` with the analysts' tags (one column per tag, '' where unknown to the export):
+    # only rows where at least one tag is known; training folds them into the tag model's data
+    tag_rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[*COLUMNS, *TAGS]))
 
 
 def _code(raw: str) -> str | None:
@@ -101,7 +105,13 @@ def load_review_rows(path: Path, corpus: pd.DataFrame) -> ReviewImport:
         columns=COLUMNS,
     ).reset_index(drop=True)
     actions = frame["action"] if "action" in frame.columns else pd.Series(dtype=str)
+    tagged = rows.copy()
+    for tag, values in TAGS.items():
+        given = frame[tag].to_numpy() if tag in frame.columns else [""] * len(frame)
+        tagged[tag] = [value if value in values else "" for value in given]
+    tagged = tagged[(tagged[list(TAGS)] != "").any(axis=1)].reset_index(drop=True)
     return ReviewImport(
+        tag_rows=tagged,
         path=path,
         rows=rows,
         read=read,

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from iccs.classifier import Prediction
 from iccs.serving import prediction_record
+from iccs.tags import TAGS
 from iccs.text import normalize
 
 NO_SECTION = "NONE"
@@ -26,8 +27,15 @@ class Outcome:
     needs_review: bool
     section: str  # ICCS section of the first suggestion, or NONE
     json_tail: str  # the JSONL record after `{"id": ..., `
-    csv_cells: tuple[str, ...]  # iccs_code_i, [iccs_title_i,] confidence_i ..., needs_review, ...
+    csv_cells: tuple[
+        str, ...
+    ]  # iccs_code_i, [iccs_title_i,] confidence_i ..., needs_review, model_version, tags
     record: dict[str, Any]  # the public record without the id (see prediction_record)
+
+    @property
+    def tag_values(self) -> tuple[str, ...]:
+        """One cell per tag in TAGS order ('' when the model has no tag model)."""
+        return self.csv_cells[-len(TAGS) :]
 
 
 def make_outcome(
@@ -52,6 +60,8 @@ def make_outcome(
             cells.append(titles.get(code, ""))
         cells.append(str(float(confidences[i])) if i < len(codes) else "")
     cells += ["true" if prediction.needs_review else "false", version]
+    values = {t.tag: t.value for t in prediction.tags}
+    cells += [values.get(tag, "") for tag in TAGS]
     section = codes[0][:2] if codes and codes[0] != NO_SECTION else NO_SECTION
     return Outcome(
         codes=codes,

@@ -18,6 +18,7 @@ from typing import Any
 
 from iccs.classifier import ICCSClassifier, Prediction, Suggestion
 from iccs.memory import Predictor
+from iccs.tags import TagValue
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +43,14 @@ def _encode(prediction: Prediction) -> str:
             [[s.code, s.title, s.level, float(s.confidence)] for s in prediction.suggestions],
             prediction.needs_review,
             prediction.backed_off,
+            [[t.tag, t.value, t.confidence] for t in prediction.tags],
         ],
         ensure_ascii=False,
     )
 
 
 def _decode(payload: str) -> Prediction:
-    suggestions, needs_review, backed_off = json.loads(payload)
+    suggestions, needs_review, backed_off, tags = json.loads(payload)
     return Prediction(
         [
             Suggestion(code, title, level, confidence)
@@ -56,6 +58,7 @@ def _decode(payload: str) -> Prediction:
         ],
         bool(needs_review),
         bool(backed_off),
+        tags=tuple(TagValue(tag, value, confidence) for tag, value, confidence in tags),
     )
 
 

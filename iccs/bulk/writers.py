@@ -21,6 +21,9 @@ from typing import IO, Any
 
 from iccs.bulk.formats import Chunk, Format, InputError, printable
 from iccs.bulk.outcomes import Outcome
+from iccs.tags import TAGS
+
+TAG_COLUMNS = [f"tag_{tag}" for tag in TAGS]
 
 
 class ResumeError(RuntimeError):
@@ -36,7 +39,7 @@ def result_columns(top_k: int, with_titles: bool = False) -> list[str]:
     for i in range(1, top_k + 1):
         titles = [f"iccs_title_{i}"] if with_titles else []
         columns += [f"iccs_code_{i}", *titles, f"confidence_{i}"]
-    return [*columns, "needs_review", "model_version"]
+    return [*columns, "needs_review", "model_version", *TAG_COLUMNS]
 
 
 def complete_output(output: Path, fmt: Format) -> None:
@@ -151,6 +154,7 @@ class OutputWriter:
                     "suggestions": [],
                     "needs_review": True,
                     "model_version": self.version,
+                    "tags": [],
                     "rejected": chunk.rejects.get(position, "rejected"),
                 }
                 lines.append(dumps(record, ensure_ascii=False))
@@ -164,7 +168,7 @@ class OutputWriter:
 
     def _write_csv(self, chunk: Chunk, outcomes: list[Outcome | None]) -> None:
         assert chunk.rows is not None
-        rejected = (*self._blank, "true", self.version)
+        rejected = (*self._blank, "true", self.version, *[""] * len(TAG_COLUMNS))
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=self.delimiter)
         writer.writerows(
@@ -193,10 +197,12 @@ class OutputWriter:
             raise ResumeError(f"cannot resume: parts are missing in {self._parts_dir}")
         given = {f.name: f.type for f in self.arrow_schema} if self.arrow_schema else {}
         fields = [pa.field(c, given.get(c, pa.string())) for c in self.columns]
-        for name in result_columns(self.top_k, self.titles is not None)[:-2]:
+        per_code = result_columns(self.top_k, self.titles is not None)[: -2 - len(TAG_COLUMNS)]
+        for name in per_code:
             kind = pa.float64() if name.startswith("confidence_") else pa.string()
             fields.append(pa.field(name, kind))
         fields += [pa.field("needs_review", pa.bool_()), pa.field("model_version", pa.string())]
+        fields += [pa.field(name, pa.string()) for name in TAG_COLUMNS]
         self._schema = pa.schema(fields)
 
     def _part(self, index: int) -> Path:
@@ -222,6 +228,8 @@ class OutputWriter:
             ]
         data["needs_review"] = [True if o is None else o.needs_review for o in outcomes]
         data["model_version"] = [self.version] * len(outcomes)
+        for index, name in enumerate(TAG_COLUMNS):
+            data[name] = [(o.tag_values[index] or None) if o else None for o in outcomes]
         table = pa.Table.from_pydict(data, schema=self._schema)
         pq.write_table(table, self._part(self._parts))
         self._parts += 1

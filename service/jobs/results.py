@@ -1,8 +1,8 @@
 """A finished batch's results (stored as JSONL) as the table people download: CSV or Excel.
 
 The JSONL record is the contract; the tables are derived from it on request, one row per input
-row: id, each code (with its title when asked), confidence, needs_review, model_version, and the
-reject reason.
+row: id, each code (with its title when asked), confidence, needs_review, model_version, one
+column per tag (empty without a tag model) and the reject reason.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from iccs.bulk.titles import code_titles
 from iccs.bulk.writers import result_columns
 from iccs.bulk.xlsx import write_workbook
+from iccs.tags import TAGS
 
 
 def result_header(top_k: int, with_titles: bool) -> list[str]:
@@ -38,9 +39,11 @@ def result_rows(path: Path, top_k: int, titles: str | None = None) -> Iterator[l
                 if names is not None:
                     cells.append(names.get(code, ""))
                 cells.append(suggestions[i]["confidence"] if found else "")
+            tags = {t["tag"]: t["value"] for t in record.get("tags", [])}
             cells += [
                 "true" if record["needs_review"] else "false",
                 record["model_version"],
+                *[tags.get(tag, "") for tag in TAGS],
                 record.get("rejected", ""),
             ]
             yield cells

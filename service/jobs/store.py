@@ -102,6 +102,7 @@ def _review_classification(batch: Batch, row: ReviewRow) -> Classification:
         needs_review=True,
     )
     language = guess_language(row.text, None)
+    tags = record.get("tags") or None
     suggestions = suggestion_dicts(prediction, language)
     return Classification(
         case_id=str(row.id)[:200],
@@ -109,6 +110,7 @@ def _review_classification(batch: Batch, row: ReviewRow) -> Classification:
         language=language,
         suggestions=suggestions,
         top_code=suggestions[0]["code"],
+        tags=tags,
         confidence=suggestions[0]["confidence"],
         needs_review=True,
         model_version=batch.model_version or record["model_version"],

@@ -18,6 +18,7 @@ from service.db.models import ReviewAuditEvent, ReviewItem
 SNAPSHOT_FIELDS = (
     "state",
     "final_code",
+    "final_tags",
     "final_by",
     "version",
     "codings",
@@ -40,6 +41,7 @@ def record(
     after: dict[str, Any],
     code: str | None = None,
     comment: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> ReviewAuditEvent:
     """Add one event to the session (the caller commits it with the change it describes)."""
     event = ReviewAuditEvent(
@@ -49,6 +51,7 @@ def record(
         actor_name=actor.name,
         actor_role=actor.role,
         code=code,
+        tags=tags or None,
         before=before,
         after=after,
         model_version=item.model_version,

@@ -30,6 +30,7 @@ from service.reviews.audit import record, snapshot
 logger = logging.getLogger(__name__)
 
 _ATTEMPTS = 5
+_CHUNK = 500  # ids per IN (...) query
 
 
 class ReviewError(APIError):
@@ -46,6 +47,7 @@ class Decision:
     version: int
     code: str | None = None
     comment: str | None = None
+    tags: dict[str, str] | None = None  # corrected tags; the others keep the model's value
 
 
 def _stale(item: ReviewItem, version: int) -> ReviewError:
@@ -87,6 +89,34 @@ def final_code(session: Session, item: ReviewItem, decision: Decision) -> str:
         raise ReviewError(422, str(exc), code="invalid_code") from None
 
 
+def _corrected(
+    model_tags: list[dict[str, Any]] | None, decision: Decision
+) -> dict[str, str] | None:
+    tags = {t["tag"]: t["value"] for t in (model_tags or [])}
+    tags |= decision.tags or {}
+    return tags or None
+
+
+def final_tags(session: Session, item: ReviewItem, decision: Decision) -> dict[str, str] | None:
+    """The model's tags with the analyst's corrections over them (None: no tags either way)."""
+    row = session.get(Classification, item.id)
+    return _corrected(row.tags if row else None, decision)
+
+
+def final_tags_of(
+    session: Session, items: list[ReviewItem], decision: Decision
+) -> dict[uuid.UUID, dict[str, str] | None]:
+    """`final_tags` of many items (a group's), read in chunks rather than a query per item."""
+    ids = [item.id for item in items]
+    model_tags: dict[uuid.UUID, list[dict[str, Any]] | None] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = select(Classification.id, Classification.tags).where(
+            Classification.id.in_(ids[start : start + _CHUNK])
+        )
+        model_tags.update({row.id: row.tags for row in session.execute(query)})
+    return {item_id: _corrected(model_tags.get(item_id), decision) for item_id in ids}
+
+
 def _check_allowed(session: Session, item: ReviewItem, actor: Principal, action: str) -> None:
     if item.state == "decided":
         raise ReviewError(
@@ -113,11 +143,14 @@ def _check_allowed(session: Session, item: ReviewItem, actor: Principal, action:
             )
 
 
-def _decided(item: ReviewItem, action: str, code: str, by: str) -> dict[str, Any]:
+def _decided(
+    item: ReviewItem, action: str, code: str, by: str, tags: dict[str, str] | None
+) -> dict[str, Any]:
     now = utcnow()
     return {
         "state": "decided",
         "final_code": code,
+        "final_tags": tags,
         "final_action": action,
         "final_by": by[:300],
         "decided_at": now,
@@ -127,7 +160,12 @@ def _decided(item: ReviewItem, action: str, code: str, by: str) -> dict[str, Any
 
 
 def transition(
-    session: Session, item: ReviewItem, actor: Principal, action: str, code: str | None
+    session: Session,
+    item: ReviewItem,
+    actor: Principal,
+    action: str,
+    code: str | None,
+    tags: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """The new column values, and whether the action is a blind coding to keep."""
     now = utcnow()
@@ -135,12 +173,12 @@ def transition(
         return {"state": "escalated", "updated_at": now, "version": item.version + 1}, False
     assert code is not None
     if item.state == "escalated":  # an admin settles it
-        return _decided(item, action, code, actor.name), False
+        return _decided(item, action, code, actor.name, tags), False
     codings = item.codings + 1
     if codings < item.required_codings:
         return {"codings": codings, "updated_at": now}, True
     if item.required_codings == 1:
-        return {"codings": codings, **_decided(item, action, code, actor.name)}, True
+        return {"codings": codings, **_decided(item, action, code, actor.name, tags)}, True
     earlier = session.execute(
         select(ReviewCoding.code, ReviewCoding.analyst_name)
         .where(ReviewCoding.item_id == item.id)
@@ -148,7 +186,7 @@ def transition(
     ).all()
     if all(row.code == code for row in earlier):
         names = ", ".join([*(row.analyst_name for row in earlier), actor.name])
-        return {"codings": codings, **_decided(item, action, code, names)}, True
+        return {"codings": codings, **_decided(item, action, code, names, tags)}, True
     # The coders disagree: an admin adjudicates.
     return {
         "codings": codings,
@@ -162,6 +200,10 @@ def decide(
     session: Session, item_id: uuid.UUID, actor: Principal, decision: Decision
 ) -> ReviewItem:
     """Apply one decision and write its audit event in the same transaction."""
+    if decision.tags and decision.action not in CODING_ACTIONS:
+        raise ReviewError(
+            422, f"tags go with a coding action, not {decision.action}", code="invalid_tags"
+        )
     for _ in range(_ATTEMPTS):
         item = session.get(ReviewItem, item_id, populate_existing=True)
         if item is None:
@@ -175,7 +217,8 @@ def decide(
             session.commit()
             return item
         code = None if decision.action == "escalate" else final_code(session, item, decision)
-        values, keep_coding = transition(session, item, actor, decision.action, code)
+        tags = None if code is None else final_tags(session, item, decision)
+        values, keep_coding = transition(session, item, actor, decision.action, code, tags)
         changed = session.execute(
             update(ReviewItem)
             .where(
@@ -198,12 +241,21 @@ def decide(
                     analyst_name=actor.name,
                     action=decision.action,
                     code=code,
+                    tags=tags,
                     created_at=utcnow(),
                 )
             )
         session.refresh(item)
         record(
-            session, item, actor, decision.action, before, snapshot(item), code, decision.comment
+            session,
+            item,
+            actor,
+            decision.action,
+            before,
+            snapshot(item),
+            code,
+            decision.comment,
+            None if code is None else decision.tags,
         )
         try:
             session.commit()

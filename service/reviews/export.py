@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from iccs.language import guess_language
+from iccs.tags import TAGS
 from service.db import Database
 from service.db.models import Classification, ReviewItem
 from service.reviews.stats import as_utc
@@ -32,7 +33,9 @@ PROVENANCE_COLUMNS = [
     "queue_reason",
     "record_source",
 ]
-EXPORT_COLUMNS = CORPUS_COLUMNS + PROVENANCE_COLUMNS
+# The tags that stand after the decision ('' when the record has none): tag-model training data.
+TAG_COLUMNS = list(TAGS)
+EXPORT_COLUMNS = CORPUS_COLUMNS + PROVENANCE_COLUMNS + TAG_COLUMNS
 
 
 def _row(item: ReviewItem, text: str, language: str | None) -> list[Any]:
@@ -55,6 +58,7 @@ def _row(item: ReviewItem, text: str, language: str | None) -> list[Any]:
         item.confidence,
         item.reason,
         item.source,
+        *[(item.final_tags or {}).get(tag, "") for tag in TAG_COLUMNS],
     ]
 
 

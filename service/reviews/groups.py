@@ -24,7 +24,13 @@ from service.db.base import utcnow
 from service.db.models import ReviewAuditEvent, ReviewCoding, ReviewItem
 from service.db.models.reviews import CODING_ACTIONS
 from service.reviews.audit import snapshot
-from service.reviews.decisions import Decision, decide, final_code, transition
+from service.reviews.decisions import (
+    Decision,
+    decide,
+    final_code,
+    final_tags_of,
+    transition,
+)
 from service.reviews.queue import ReviewFilters, ReviewQueue
 
 _CHUNK = 500
@@ -138,8 +144,10 @@ def _apply(
     now = utcnow()
     alike: dict[str, list[ReviewItem]] = defaultdict(list)
     planned: dict[Any, tuple[dict[str, Any], bool]] = {}
+    tags_of = final_tags_of(session, members, decision) if code is not None else {}
     for member in members:
-        values, keep_coding = transition(session, member, actor, decision.action, code)
+        tags = tags_of.get(member.id)
+        values, keep_coding = transition(session, member, actor, decision.action, code, tags)
         values.update({k: now for k in ("updated_at", "decided_at") if k in values})
         planned[member.id] = (values, keep_coding)
         shape = json.dumps(
@@ -165,6 +173,7 @@ def _apply(
                     "analyst_name": actor.name,
                     "action": decision.action,
                     "code": code,
+                    "tags": tags_of.get(member.id),
                     "created_at": now,
                 }
             )
@@ -191,6 +200,7 @@ def _event(
         "actor_name": actor.name,
         "actor_role": actor.role,
         "code": code,
+        "tags": (decision.tags or None) if code is not None else None,  # the corrections
         "before": before,
         "after": after,
         "model_version": member.model_version,

@@ -47,6 +47,7 @@ def review_detail(session: Session, item: ReviewItem, caller: Principal) -> Revi
             **_fields(item, ReviewDetail),
             "text": text,
             "suggestions": candidates(row.suggestions if row else [], language),
+            "model_tags": (row.tags or []) if row else [],
             "display_language": language,
             "final_title": final_title,
             "my_coding": mine,
@@ -63,10 +64,12 @@ def classification_detail(row: Classification, item: ReviewItem | None) -> Class
     when the model needed nobody (or the record is only in the quality-control sample)."""
     final_code: str | None = None
     set_by: str | None = None
+    model_tags = {t["tag"]: t["value"] for t in row.tags or []} or None
+    final_tags: dict[str, str] | None = None
     if item is not None and item.state == "decided":
-        final_code, set_by = item.final_code, item.final_by
+        final_code, set_by, final_tags = item.final_code, item.final_by, item.final_tags
     elif (item is None and not row.needs_review) or (item and item.reason == "qc_sample"):
-        final_code, set_by = row.top_code, "model"
+        final_code, set_by, final_tags = row.top_code, "model", model_tags
     review = None
     if item is not None:
         review = {
@@ -85,8 +88,10 @@ def classification_detail(row: Classification, item: ReviewItem | None) -> Class
             "taxonomy_version": row.taxonomy_version,
             "source": row.source,
             "created_at": row.created_at,
+            "tags": row.tags or [],
             "review": review,
             "final_code": final_code,
             "final_code_set_by": set_by,
+            "final_tags": final_tags,
         }
     )

@@ -91,7 +91,8 @@ def test_jsonl_keeps_the_contract_order_and_string_ids(tmp_path: Path, tiny_mode
     summary = classify_file(tiny_model, VERSION, source, tmp_path / "out.jsonl", top_k=2)
     records = read_jsonl(tmp_path / "out.jsonl")
     assert [r["id"] for r in records] == ["007"] * len(TEXTS)
-    assert set(records[0]) == {"id", "suggestions", "needs_review", "model_version"}
+    assert set(records[0]) == {"id", "suggestions", "needs_review", "model_version", "tags"}
+    assert [t["tag"] for t in records[0]["tags"]] == ["cyber", "attempt", "weapon", "context"]
     first = records[0]["suggestions"][0]
     assert set(first) == {"code", "title", "level", "confidence"}
     assert first["code"].startswith("05") and records[1]["suggestions"][0]["code"].startswith("02")
@@ -208,7 +209,7 @@ def test_csv_output_keeps_every_input_column(tmp_path: Path, tiny_model) -> None
         header, *rows = list(reader)
     assert header == [
         "unit", "id", "text", "iccs_code_1", "confidence_1", "iccs_code_2", "confidence_2",
-        "needs_review", "model_version",
+        "needs_review", "model_version", "tag_cyber", "tag_attempt", "tag_weapon", "tag_context",
     ]  # fmt: skip
     assert rows[0][:3] == ["A", "1", "stole a bicycle"] and rows[1][:3] == [
         "B",

@@ -62,7 +62,8 @@ def test_classify_writes_csv_and_prints_a_summary(tmp_path: Path, tiny_bundle: P
     with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 301 and rows[0]["station"] == "S0" and rows[0]["iccs_code_1"]
-    assert list(rows[0])[-3:] == ["confidence_2", "needs_review", "model_version"]
+    assert list(rows[0])[-6:-4] == ["needs_review", "model_version"]
+    assert list(rows[0])[-4:] == ["tag_cyber", "tag_attempt", "tag_weapon", "tag_context"]
 
 
 def test_training_contract_still_holds(tmp_path: Path, tiny_bundle: Path) -> None:
@@ -88,7 +89,7 @@ def test_training_contract_still_holds(tmp_path: Path, tiny_bundle: Path) -> Non
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["id"] for r in records] == ["0042", "7"]
-    assert list(records[0]) == ["id", "suggestions", "needs_review", "model_version"]
+    assert list(records[0]) == ["id", "suggestions", "needs_review", "model_version", "tags"]
     assert records[0]["model_version"] == "iccs-classifier:tiny-1"
 
 

@@ -138,6 +138,7 @@ def test_analyst_decides_three_items_with_the_keyboard(
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
 
     def by_id(element_id: str) -> Any:
         return browser.find_element(By.ID, element_id)
@@ -193,6 +194,12 @@ def test_analyst_decides_three_items_with_the_keyboard(
     wait_for(lambda: by_id("progress-today").text == "2", "own progress")
 
     save_screenshot(browser, screenshot_path(tmp_path, "review-page.png"))
+    # Correct a tag with its select (the model's value is preselected), then decide.
+    cyber = Select(by_id("tag-cyber"))
+    model_cyber = cyber.first_selected_option.get_attribute("value")
+    corrected = "cyber_enabled" if model_cyber != "cyber_enabled" else "not_cyber"
+    cyber.select_by_value(corrected)
+    browser.execute_script("document.activeElement.blur()")
     press("n")  # not an offence
     decided.append((third, "not_an_offence", "NONE"))
     next_item_after(third)
@@ -207,6 +214,7 @@ def test_analyst_decides_three_items_with_the_keyboard(
     assert events == decided
     assert all(e["actor_name"] == "test analyst" for e in trail["events"])
     assert all(e["after"]["state"] == "decided" for e in trail["events"])
+    assert trail["events"][0]["after"]["final_tags"]["cyber"] == corrected
 
     browser.get(f"{live.url}/dashboard")  # same tab: still signed in
     wait_for(lambda: by_id("tile-backlog").text == str(pending - 3), "the dashboard figures")
@@ -216,6 +224,10 @@ def test_analyst_decides_three_items_with_the_keyboard(
     assert by_id("tile-autocoding-n").text == f"n={len(TEXTS)} records"  # every rate with its n
     assert by_id("tile-agreement-n").text == "n=3 items, 3 texts"
     assert len(browser.find_elements(By.CSS_SELECTOR, "#agreement-table tbody tr")) >= 1
+    rows = wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, "#counts-body tr"), "the counts table"
+    )
+    assert rows[-1].find_element(By.CSS_SELECTOR, "td").text == "total"
     save_screenshot(browser, screenshot_path(tmp_path, "dashboard.png"))
 
     # Drill down: section -> division, and back up by the breadcrumb.

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from iccs.bundle import load_bundle
 from iccs.cli import _register_plugins, app
-from tests.conftest import write_tiny_corpus
+from iccs.tags import TAGS
+from tests.conftest import write_tiny_corpus, write_tiny_tags
 from training.pipeline import StageLog
 
 runner = CliRunner()
@@ -51,8 +53,8 @@ def test_train_registers_a_champion_and_writes_a_bundle(
     # progress per stage, each expert on its own, then where to look at the run
     messages = [r.getMessage() for r in caplog.records if r.name.startswith(("training", "iccs"))]
     for number, name in enumerate(StageLog.STAGES, start=1):
-        assert f"[{number}/6] {name} ..." in messages
-        assert any(m.startswith(f"[{number}/6] {name} done in ") for m in messages)
+        assert f"[{number}/7] {name} ..." in messages
+        assert any(m.startswith(f"[{number}/7] {name} done in ") for m in messages)
     assert any(m.startswith("expert 1/") and "fitting" in m for m in messages)
     assert any(m.startswith("calibrating on the dev split") for m in messages)
     mlflow_ui = f"mlflow ui --backend-store-uri sqlite:///{env['root'] / 'mlflow.db'}"
@@ -73,6 +75,7 @@ def test_train_registers_a_champion_and_writes_a_bundle(
     card = (bundle / "MODEL_CARD.md").read_text()
     assert "![Confusion matrix by ICCS section" in card and "(plots/reliability.png)" in card
     assert "exact@1" in card and "Intended use" in card and "Limits" in card
+    assert "No tag model in this bundle" in card and not (bundle / "tags").exists()
     metrics = json.loads((bundle / "evaluation.json").read_text())
     assert set(metrics) >= {"dev", "test", "thresholds"}
     assert "language=en" in metrics["test"]["by"]
@@ -174,6 +177,7 @@ def test_train_with_jurisdiction_folds_reports_lojo(
     frame["jurisdiction"] = frame["jurisdiction"].fillna("none")
     frame["fold"] = [f"{j}:titles" if j in places else "" for j in frame["jurisdiction"]]
     frame.to_csv(corpus, index=False)
+    write_tiny_tags(corpus)  # tags.csv beside the corpus: the bundle gets a tag model
     config = tmp_path / "train.toml"
     config.write_text(  # two experts and a cascade: the lexical one decides where it is sure
         f'corpus = "{corpus}"\nexperiment = "test"\n[classifier]\n'
@@ -202,6 +206,10 @@ def test_train_with_jurisdiction_folds_reports_lojo(
     # The cascade threshold fitted with the blend is the one the bundle runs with.
     assert operating["cascade_threshold"] == report["lojo"]["calibration"]["cascade_threshold"]
     assert "Leave-one-jurisdiction-out" in (bundle / "MODEL_CARD.md").read_text()
+    tags = report["tags"]
+    assert set(tags["lojo"]["by_unit"]) == set(places) and set(tags["test"]) == set(TAGS)
+    assert "| LOJO pooled | cyber | en |" in (bundle / "MODEL_CARD.md").read_text()
+    assert load_bundle(bundle)[0].tagger is not None
     evaluated = runner.invoke(
         app, ["evaluate", "--model", str(bundle), "--output", str(tmp_path / "r")]
     )

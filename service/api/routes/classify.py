@@ -90,6 +90,7 @@ def _out(result: ClassificationResult) -> ClassificationOut:
             "needs_review": result.needs_review,
             "backed_off": result.backed_off,
             "fallback": result.fallback,
+            "tags": result.tags,
             "model_version": result.model_version,
             "taxonomy_version": result.taxonomy_version,
             "source": result.source,

@@ -255,7 +255,7 @@ def post_decision(
     `version`. With scope=group (the default) the decision also applies to the other open
     items with the same text that you may decide."""
     _item(session, queue, item_id)
-    decision = Decision(body.action, body.version, body.code, body.comment)
+    decision = Decision(body.action, body.version, body.code, body.comment, body.tags)
     if body.scope == "group":
         outcome = decide_group(session, item_id, caller, decision)
         item, applied = outcome.item, outcome.applied_to

@@ -6,6 +6,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.api.schemas.common import StorableStr, Text
+from service.api.schemas.tags import TAGS_FIELD_DESCRIPTION, TagOut
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 SCHEME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$"
@@ -141,6 +142,11 @@ class ClassificationOut(BaseModel):
         default=None,
         description="A broader code above the first suggestion that is confident enough on its "
         "own: what a reviewer may settle for when the first is uncertain.",
+    )
+    tags: list[TagOut] = Field(
+        default_factory=list,
+        description=TAGS_FIELD_DESCRIPTION,
+        examples=[[{"tag": "cyber", "value": "not_cyber", "confidence": 0.97}]],
     )
     model_version: str = Field(examples=["iccs-classifier:20251126-101500"])
     taxonomy_version: str = Field(examples=["ICCS-1.0-2015"])

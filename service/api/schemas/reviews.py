@@ -4,10 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from iccs.tags import TAGS, check_value
 from service.api.schemas.classify import PathStep, SuggestionOut
 from service.api.schemas.common import MAX_ID, RowId, StorableStr
+from service.api.schemas.tags import TAGS_FIELD_DESCRIPTION, TagOut
 
 ReviewState = Literal["pending", "escalated", "decided"]
 ReviewStateFilter = Literal["open", "pending", "escalated", "decided", "all"]
@@ -47,6 +49,12 @@ class ReviewSummary(BaseModel):
     version: int = _VERSION
     final_code: str | None = Field(description="The decided code.", examples=[None])
     final_by: str | None = Field(description="Who set it (analyst names).", examples=[None])
+    final_tags: dict[str, str] | None = Field(
+        default=None,
+        description="The tags that stand after the decision: the model's, with the analysts' "
+        "corrections over them.",
+        examples=[{"cyber": "cyber_enabled", "attempt": "completed"}],
+    )
     created_at: datetime = Field(description="When the record was classified.")
     decided_at: datetime | None = Field(description="When it was decided.")
 
@@ -55,6 +63,9 @@ class CodingOut(BaseModel):
     analyst_name: str = Field(description="Analyst (key name).", examples=["alice"])
     action: str = Field(description="accept, recode or not_an_offence.", examples=["recode"])
     code: str = Field(description="The code given.", examples=["050229"])
+    tags: dict[str, str] | None = Field(
+        default=None, description="The tags this coding settled on.", examples=[None]
+    )
     created_at: datetime
 
 
@@ -77,6 +88,13 @@ class ReviewDetail(ReviewSummary):
     model_version: str = Field(description="Model that classified the record.")
     assignees: list[int] = Field(description="API key ids of the assigned analysts, if any.")
     suggestions: list[Candidate] = Field(description="The model's suggestions, best first.")
+    model_tags: list[TagOut] = Field(
+        default_factory=list, description=TAGS_FIELD_DESCRIPTION, examples=[[]]
+    )
+    tag_values: dict[str, list[str]] = Field(
+        default_factory=lambda: {tag: list(values) for tag, values in TAGS.items()},
+        description="The values each tag may take (for the correction controls).",
+    )
     display_language: Literal["en", "es"] = Field(description="Language of titles and text.")
     final_title: str | None = Field(description="Title of the final code.", examples=[None])
     my_coding: str | None = Field(description="The code you gave, if you coded it.")
@@ -173,6 +191,20 @@ class DecisionIn(BaseModel):
         "normalised text that you may decide (each audited); item: this item only.",
         examples=["group"],
     )
+    tags: dict[str, str] | None = Field(
+        default=None,
+        description="Tag corrections with a coding action (accept, recode, not_an_offence): "
+        "tag -> value; tags left out keep the model's value (each grouped item its own). "
+        "Audited with the decision.",
+        examples=[{"cyber": "cyber_enabled", "weapon": "unknown"}],
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _known_tags(cls, tags: dict[str, str] | None) -> dict[str, str] | None:
+        for tag, value in (tags or {}).items():
+            check_value(tag, value)
+        return tags
 
 
 class AssignIn(BaseModel):
@@ -198,6 +230,11 @@ class AuditEventOut(BaseModel):
     actor_name: str = Field(description="Its name.", examples=["alice"])
     actor_role: str = Field(description="Its role then.", examples=["analyst"])
     code: str | None = Field(description="The code given, if any.", examples=["050229"])
+    tags: dict[str, str] | None = Field(
+        default=None,
+        description="Tag corrections given with the action, if any (tag -> value).",
+        examples=[{"cyber": "cyber_enabled"}],
+    )
     before: dict[str, Any] = Field(description="State, final code, version… before.")
     after: dict[str, Any] = Field(description="… and after.")
     model_version: str = Field(description="Model that classified the record.")
@@ -301,6 +338,7 @@ class ClassificationDetail(BaseModel):
     taxonomy_version: str = Field(examples=["ICCS-1.0-2015"])
     source: str = Field(description="`api` or the batch id.", examples=["api"])
     created_at: datetime
+    tags: list[TagOut] = Field(default_factory=list, description=TAGS_FIELD_DESCRIPTION)
     review: ReviewStatus | None = Field(description="Its review, if it was queued.")
     final_code: str | None = Field(
         description="The code that stands: the analysts' decision, else the model's when it "
@@ -309,6 +347,11 @@ class ClassificationDetail(BaseModel):
     )
     final_code_set_by: str | None = Field(
         description="`model`, or the analysts who decided it.", examples=["model"]
+    )
+    final_tags: dict[str, str] | None = Field(
+        default=None,
+        description="The tags that stand, set like `final_code` (the analysts' once decided).",
+        examples=[{"cyber": "not_cyber"}],
     )
 
 

@@ -25,6 +25,8 @@ class Classification(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     suggestions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     top_code: Mapped[str] = mapped_column(String(10), index=True)
+    # [{"tag", "value", "confidence"}]; None for rows from before tags or a model without them
+    tags: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, default=None)
     confidence: Mapped[float] = mapped_column(Float)
     needs_review: Mapped[bool] = mapped_column(Boolean, index=True)
     model_version: Mapped[str] = mapped_column(String(200))

@@ -60,6 +60,7 @@ class ReviewItem(Base):
     final_code: Mapped[str | None] = mapped_column(String(10), default=None)
     final_action: Mapped[str | None] = mapped_column(String(20), default=None)
     final_by: Mapped[str | None] = mapped_column(String(300), default=None)
+    final_tags: Mapped[dict[str, str] | None] = mapped_column(JSONType, default=None)
     created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)  # of the classification
     queued_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
@@ -80,6 +81,7 @@ class ReviewCoding(Base):
     analyst_name: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(20))
     code: Mapped[str] = mapped_column(String(10))
+    tags: Mapped[dict[str, str] | None] = mapped_column(JSONType, default=None)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
 
 
@@ -97,6 +99,7 @@ class ReviewAuditEvent(Base):
     actor_name: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(20))
     code: Mapped[str | None] = mapped_column(String(10), default=None)
+    tags: Mapped[dict[str, str] | None] = mapped_column(JSONType, default=None)  # corrections
     before: Mapped[dict[str, Any]] = mapped_column(JSONType)
     after: Mapped[dict[str, Any]] = mapped_column(JSONType)
     model_version: Mapped[str] = mapped_column(String(200))

@@ -240,6 +240,7 @@
       board.autocoding.map((d) => `(${number(d.auto_coded)} of n=${number(d.records)})`),
     );
     renderAgreement(agreement);
+    await ICCSCounts.load();
     byId("generated").textContent = `Figures as of ${board.generated_at.slice(0, 19).replace("T", " ")} UTC`;
     return (await api("GET", "/v1/reviews/next")).analyst;
   }

@@ -61,6 +61,39 @@
     return li;
   }
 
+  function renderTags(current) {
+    // One select per tag, set to the model's value; only changed tags are sent as corrections.
+    const model = Object.fromEntries((current.model_tags || []).map((t) => [t.tag, t]));
+    const controls = Object.entries(current.tag_values || {})
+      .filter(([tag]) => model[tag])
+      .map(([tag, values]) => {
+        const label = element("label", "tag-control");
+        const select = element("select");
+        select.id = `tag-${tag}`;
+        select.dataset.tag = tag;
+        select.dataset.model = model[tag].value;
+        for (const value of values) {
+          const option = element("option", "", value.replaceAll("_", " "));
+          option.value = value;
+          option.selected = value === model[tag].value;
+          select.append(option);
+        }
+        label.append(element("span", "tag-name", tag), select,
+          element("span", "confidence", percent(model[tag].confidence)));
+        return label;
+      });
+    byId("tag-controls").replaceChildren(...controls);
+    byId("tags").hidden = !controls.length;
+  }
+
+  function tagCorrections() {
+    const changed = {};
+    for (const select of byId("tag-controls").querySelectorAll("select")) {
+      if (select.value !== select.dataset.model) changed[select.dataset.tag] = select.value;
+    }
+    return changed;
+  }
+
   function render(data) {
     byId("queue-pending").textContent = data.queue.pending;
     byId("queue-escalated").textContent = data.queue.escalated;
@@ -79,6 +112,7 @@
     byId("item-version").textContent = item.version;
     byId("suggestions").replaceChildren(...item.suggestions.slice(0, 3).map(renderSuggestion));
     renderGroup(item.group);
+    renderTags(item);
     byId("comment").value = "";
     byId("picker-input").value = "";
     showHits([]);
@@ -118,6 +152,8 @@
     const body = { action, version: item.version };
     if (code) body.code = code;
     if (comment) body.comment = comment;
+    const tags = tagCorrections();
+    if (Object.keys(tags).length && !["skip", "escalate"].includes(action)) body.tags = tags;
     try {
       const result = await api("POST", `/v1/reviews/${item.id}/decision`, body);
       remember(action, action === "not_an_offence" ? "NONE" : code, result.applied_to);
@@ -206,7 +242,7 @@
       if (event.key === "Escape" || event.key === "Enter") target.blur();
       return;
     }
-    if (target.tagName === "INPUT" || target.tagName === "TEXTAREA") return;
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
     const key = event.key;
     if (["1", "2", "3"].includes(key)) {
       const suggestion = item.suggestions[Number(key) - 1];

@@ -2,7 +2,7 @@
 jobs may name a scheme and the column of their rows' national codes.
 
 Revision ID: 0007_correspondence
-Revises: 0005_review_groups
+Revises: 0006_tags
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_correspondence"
-down_revision: str | Sequence[str] | None = "0005_review_groups"
+down_revision: str | Sequence[str] | None = "0006_tags"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Published figures computed from stored classifications and batch results."""

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from iccs.tags import TAGS
-from service.db.models import Classification, ReviewAuditEvent
+from service.db.models import Classification, ReviewAuditEvent, ReviewItem
 from tests.service.conftest import Service, ServiceFactory
 from tests.service.test_batches import backlog_csv, results, submit, worker
 from tests.service.test_reviews import TEXTS, classify, decide, queue_page, use_queue
@@ -179,11 +179,25 @@ def test_batches_carry_tags_in_results_and_counts(svc: Service) -> None:
     assert rejected["records"] == 1
     assert counts(svc, batch="no-such-batch")["total"]["records"] == 0
 
-    # A decided review row moves from the model's code and tags to the analysts'.
+    # Decided review rows move from the model's code and tags to the analysts': the decision
+    # applies to every open row with the same text (scope=group), each keeping its other tags.
     use_queue(svc, qc_rate=0.0)
     item = queue_page(svc, batch=batch["id"], limit=1)["items"][0]
     before = counts(svc, batch=batch["id"], tag="weapon")
-    assert decide(svc, item, "recode", code="0201", tags={"weapon": "firearm"}).status_code == 200
+    decision = decide(svc, item, "recode", code="0201", tags={"weapon": "firearm"})
+    assert decision.status_code == 200
+    moved = decision.json()["applied_to"]
+    assert moved > 1  # the backlog repeats each text
+    with svc.db.session() as session:
+        decided = session.scalars(
+            select(ReviewItem).where(
+                ReviewItem.source == batch["id"], ReviewItem.state == "decided"
+            )
+        ).all()
+        assert len(decided) == moved
+        assert all(i.final_code == "0201" and i.final_tags for i in decided)
+        assert all((i.final_tags or {}).get("weapon") == "firearm" for i in decided)
+        assert all(set(i.final_tags or {}) == set(TAGS) for i in decided)
     after = counts(svc, batch=batch["id"], tag="weapon")
     assert after["total"]["records"] == before["total"]["records"]
 
@@ -192,10 +206,10 @@ def test_batches_carry_tags_in_results_and_counts(svc: Service) -> None:
 
     moved_from = item["model_code"][:2] if item["model_code"] != "NONE" else "NONE"
     if moved_from != "02":
-        assert records_in(after, "02") == records_in(before, "02") + 1
-        assert records_in(after, moved_from) == records_in(before, moved_from) - 1
+        assert records_in(after, "02") == records_in(before, "02") + moved
+        assert records_in(after, moved_from) == records_in(before, moved_from) - moved
     firearms = {c["value"]: c["count"] for c in after["total"]["tags"]["weapon"]}
-    assert firearms["firearm"] >= 1
+    assert firearms["firearm"] >= moved
     everything = counts(svc)
     assert everything["total"]["records"] == len(records)  # no API records yet
 

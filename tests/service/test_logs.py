@@ -92,6 +92,10 @@ def test_settings_choose_level_and_json_format(
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_logging: None) -> typer.Typer:
     monkeypatch.setenv("ICCS_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("ICCS_DATABASE_URL", raising=False)
+    # `serve` with several workers sets PROMETHEUS_MULTIPROC_DIR in this process: recorded as
+    # unset here so that it is unset again after each test (the metrics tests need it unset)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     get_settings.cache_clear()
     app = typer.Typer()
     service_cli.register(app)

@@ -125,7 +125,7 @@ def list_review_groups(
     language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$")] = None,
     reason: Annotated[QueueReason | None, Query(description="Why it was queued.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> GroupPage:
     """The queue by text: one row per group of items sharing a normalised text, with its size
     and sources; a decision on one item of a group applies to the group."""

@@ -9,10 +9,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import WithJsonSchema
 
 from iccs.tags import TAGS
 from service.api.deps import AnalystDep, SessionDep, SettingsDep
 from service.api.errors import ERROR_RESPONSES, APIError
+from service.api.schemas.common import StorableStr
 from service.api.schemas.reports import CountRow, CountsOut, TagCount
 from service.reports.counts import (
     CountQuery,
@@ -75,9 +77,13 @@ def counts(
     _caller: AnalystDep,
     group_by: Annotated[GroupBy, Query(description="section or division.")] = "section",
     tag: Annotated[
-        str | None, Query(description="Only this tag (cyber, attempt, weapon, context).")
+        str | None,
+        WithJsonSchema({"type": "string", "enum": list(TAGS)}),  # checked below, from TAGS
+        Query(description="Only this tag (cyber, attempt, weapon, context)."),
     ] = None,
-    batch: Annotated[str | None, Query(max_length=36, description="Only this batch.")] = None,
+    batch: Annotated[
+        StorableStr | None, Query(max_length=36, description="Only this batch.")
+    ] = None,
     period_from: Annotated[
         datetime | None, Query(alias="from", description="Records classified from (inclusive).")
     ] = None,

@@ -17,7 +17,7 @@ from service.api.deps import (
     SessionDep,
     SettingsDep,
 )
-from service.api.errors import ERROR_RESPONSES, APIError
+from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
 from service.api.schemas.correspondences import (
     CorrespondenceRowOut,
     CorrespondenceTableOut,
@@ -122,7 +122,11 @@ def progress(session: SessionDep, caller: AnalystDep) -> ProgressOut:
 @router.get(
     "/correspondences/{scheme}",
     response_model=CorrespondenceTableOut,
-    responses={**ERROR_RESPONSES, 200: {"content": {"text/csv": {}}}},
+    responses={
+        **ERROR_RESPONSES,
+        200: {"content": {"text/csv": {}}},
+        404: {"model": ErrorResponse, "description": "No table for this scheme"},
+    },
 )
 def export_table(
     scheme: SchemePath,

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from iccs.e5_model_file import METASPACE, E5ModelFile, Vocabulary
 from iccs.embedders import load_embedder
 from iccs.paths import models_dir
-from iccs.static_embedder import METASPACE, STATIC_E5, Vocabulary, read_vocabulary
+from iccs.static_embedder import STATIC_E5
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def teacher_vectors(texts: list[str], batch: int = 2000) -> np.ndarray:
 def distil(output: Path | None = None, dimension: int = 256, smoothing: float = 1e-5) -> Path:
     """Write `vectors.npz` and a card into `output`; returns the folder."""
     output = output or models_dir() / "embedders" / STATIC_E5
-    vocabulary = read_vocabulary()
+    vocabulary = E5ModelFile().vocabulary
     ids = served_pieces(vocabulary)
     # A subword alone, as a word: "▁theft" -> "theft"; word-inner pieces keep their letters.
     surfaces = [

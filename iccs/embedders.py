@@ -88,16 +88,9 @@ def _e5_small() -> Embedder:
     return TorchE5Small(threads=_threads())
 
 
-def _static_e5() -> Embedder:
-    from iccs.static_embedder import StaticEmbedder
-
-    return StaticEmbedder()
-
-
 BUILTIN: dict[str, Callable[[], Embedder]] = {
     "use-multilingual": UniversalSentenceEncoder,
     "e5-small-multilingual": _e5_small,
-    "e5-small-static": _static_e5,
     "all-minilm-l6-v2": _minilm,
 }
 

@@ -374,6 +374,13 @@ class ICCSClassifier:
         proba = self.predict_proba(texts)
         return [self.classes_[i] for i in np.argmax(proba, axis=1)]
 
+    def warm_up(self) -> None:
+        """Load every expert's embedder and build the lazy structures now: with the cascade,
+        the later experts may not be called for a while, and the first text that needs them
+        should not pay for loading them."""
+        self._scores([normalize("warm-up")], self.experts)
+        _ = self.hierarchy
+
     def suggest(
         self, texts: Sequence[str], top_k: int = 3, languages: Sequence[str | None] | None = None
     ) -> list[Prediction]:

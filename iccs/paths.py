@@ -1,22 +1,21 @@
-"""Where the project's data lives; every path can be overridden from the environment."""
+"""Where the project's data lives; every path can be overridden (see `iccs/environment.py`)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from iccs.environment import PROJECT_ROOT, core_settings
+
+__all__ = ["PROJECT_ROOT", "corpus_path", "models_dir", "taxonomy_dir"]
 
 
 def taxonomy_dir() -> Path:
-    return Path(os.environ.get("ICCS_TAXONOMY_DIR", PROJECT_ROOT / "datasets" / "iccs"))
+    return core_settings().taxonomy_dir
 
 
 def corpus_path() -> Path:
-    return Path(
-        os.environ.get("ICCS_CORPUS", PROJECT_ROOT / "datasets" / "corpus" / "iccs_corpus.csv")
-    )
+    return core_settings().corpus
 
 
 def models_dir() -> Path:
-    return Path(os.environ.get("ICCS_MODELS_DIR", PROJECT_ROOT / "models"))
+    return core_settings().models_dir

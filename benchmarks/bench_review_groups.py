@@ -22,10 +22,10 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from service.api_keys import Principal, create_api_key
+from service.config import ReviewSettings
 from service.db import Database
 from service.db.base import utcnow
 from service.db.models import Classification
-from service.reviews.config import ReviewSettings
 from service.reviews.decisions import Decision
 from service.reviews.groups import decide_group
 from service.reviews.queue import ReviewQueue

@@ -118,11 +118,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database.sessionmaker, settings.auth_cache_seconds, settings.env
     )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    app.state.batcher = SuggestionBatcher(settings.batch_max_texts)
+    app.state.batcher = SuggestionBatcher(settings.http.batch_max_texts)
     app.state.store_health = StoreHealth()
     app.state.writer = ClassificationWriter(database.sessionmaker, health=app.state.store_health)
     app.state.memory = MemoryHolder(
-        database, settings.memory_refresh_seconds, settings.memory_enabled
+        database, settings.memory.refresh_seconds, settings.memory.enabled
     )
     install_error_handlers(app, authenticate=authenticate)
     # Outermost last: metrics see every request, including those refused for their size.

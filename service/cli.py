@@ -133,7 +133,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level=settings.log_level.lower(),
+        log_level=settings.logging.level.lower(),
         log_config=None,  # the service's own handler and format (service/logs.py)
         access_log=False,  # one line per request comes from RequestLogMiddleware instead
     )

@@ -86,9 +86,9 @@ def configure_logging(settings: Settings) -> None:
             root.removeHandler(handler)
     handler = _StderrHandler()
     handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    handler.setFormatter(JsonFormatter() if settings.logging.format == "json" else TextFormatter())
     root.addHandler(handler)
-    root.setLevel(settings.log_level)
+    root.setLevel(settings.logging.level)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()  # propagate to the root handler instead
         logging.getLogger(name).propagate = True

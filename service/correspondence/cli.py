@@ -68,12 +68,11 @@ def draft(
     from service.correspondence import store
     from service.decision_memory import load_predictor
     from service.model_holder import load_served_model
-    from service.reviews.config import ReviewSettings
     from service.reviews.queue import enqueue_new_classifications
 
     _check(scheme)
     rows = _read(national, TableColumns(code_column, title_column, description_column), False)
-    _, database = _database()
+    settings, database = _database()
     bundle = model or champion_path()
     if bundle is None:
         raise _fail("no model: train one with `iccs train`")
@@ -90,7 +89,7 @@ def draft(
             rows,
             suggest=lambda texts, k, langs: predictor.suggest(texts, k, langs),
         )
-        enqueue_new_classifications(session, ReviewSettings())
+        enqueue_new_classifications(session, settings.reviews)
     _say(
         f"drafted {summary.drafted} national codes of {scheme} ({summary.already_present} "
         f"already in the table); review them on /review (batch {summary.source})"

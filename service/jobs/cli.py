@@ -17,7 +17,6 @@ def worker(
     """Run batch jobs submitted to POST /v1/batches; a stop hands the running job back."""
     from service.config import get_settings
     from service.db import Database
-    from service.jobs.config import BatchSettings
     from service.jobs.worker import BatchWorker
     from service.logs import configure_logging
     from service.model_holder import ModelHolder
@@ -32,7 +31,7 @@ def worker(
     except Exception as exc:
         print(f"error: no model to run batches with: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
-    runner = BatchWorker(database, settings, BatchSettings(), lambda: model)
+    runner = BatchWorker(database, settings, settings.jobs, lambda: model)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: runner.stopping.set())
     print(f"batch worker {runner.worker_id} ready (model {model.version})", file=sys.stderr)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from iccs.bulk import BulkJob, Cancelled, InputError, LocalSuggester, ResumeError, run_bulk
 from iccs.bulk.formats import InputReader, detect_format
+from service.config import BatchSettings
 from service.correspondence.store import scheme_codes
 from service.db import Database
 from service.db.base import utcnow
 from service.db.models import Batch
 from service.decision_memory import load_predictor
 from service.jobs import store
-from service.jobs.config import BatchSettings
 from service.logsafe import stack_only
 from service.model_holder import ServedModel
 

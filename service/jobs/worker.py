@@ -10,10 +10,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from service.config import Settings
+from service.config import BatchSettings, Settings
 from service.db import Database
 from service.jobs import store
-from service.jobs.config import BatchSettings, batches_dir
 from service.jobs.runner import run_batch
 from service.logsafe import stack_only
 from service.model_holder import ServedModel
@@ -50,7 +49,7 @@ class BatchWorker:
         logger.info("worker %s took batch %s", self.worker_id, batch_id)
         return run_batch(
             self.database,
-            batches_dir(self.settings) / batch_id,
+            self.settings.batches_dir / batch_id,
             batch_id,
             self.worker_id,
             model,
@@ -83,7 +82,7 @@ class BatchWorker:
 def start_in_service_worker(app: Any) -> BatchWorker | None:
     """Start a worker thread inside the service (development mode, or when configured)."""
     settings: Settings = app.state.settings
-    batch_settings = BatchSettings()
+    batch_settings = settings.jobs
     enabled = batch_settings.in_service_worker
     if not (settings.is_development if enabled is None else enabled):
         return None

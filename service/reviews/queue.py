@@ -29,6 +29,7 @@ from iccs.taxonomy import load_taxonomy
 from iccs.text import normalize
 from service.api_keys import Principal
 from service.classification import USE_SOURCE  # answered from a validated table: no review
+from service.config import ReviewSettings
 from service.db.base import utcnow
 from service.db.models import (
     Classification,
@@ -38,7 +39,6 @@ from service.db.models import (
     ReviewQueueState,
 )
 from service.db.models.reviews import OPEN_STATES
-from service.reviews.config import ReviewSettings
 
 logger = logging.getLogger(__name__)
 
@@ -340,10 +340,10 @@ _QUEUE_LOCK = threading.Lock()
 
 
 def queue_for(state: Any) -> ReviewQueue:
-    """The app's queue (`app.state.review_queue`), made from the environment on first use."""
+    """The app's queue (`app.state.review_queue`), made from its settings on first use."""
     with _QUEUE_LOCK:
         queue: ReviewQueue | None = getattr(state, "review_queue", None)
         if queue is None:
-            queue = ReviewQueue(ReviewSettings())
+            queue = ReviewQueue(state.settings.reviews)
             state.review_queue = queue
         return queue

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from iccs.classifier import ICCSClassifier
 from service.batcher import SuggestionBatcher
+from service.config import HttpSettings
 from service.db.models import Batch, Classification
 from tests.service.conftest import Service, ServiceFactory
 from tests.service.test_auth import assert_error
@@ -63,7 +64,7 @@ def test_a_surrogate_pair_is_a_character_not_an_error(svc: Service) -> None:
 def test_a_bad_text_among_concurrent_requests_of_another_key_harms_none(
     service_factory: ServiceFactory,
 ) -> None:
-    with service_factory(batch_max_texts=64) as svc:
+    with service_factory(http=HttpSettings(batch_max_texts=64)) as svc:
         bodies = [
             ("submitter", '{"text": "x \\ud800"}')
             if n % 4 == 0

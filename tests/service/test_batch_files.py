@@ -8,7 +8,6 @@ import io
 from openpyxl import Workbook, load_workbook
 
 from iccs.bulk.titles import code_titles
-from service.jobs.config import batches_dir
 from tests.service.conftest import Service
 from tests.service.test_batches import worker
 
@@ -77,7 +76,7 @@ def test_an_xlsx_upload_gives_xlsx_results(svc: Service) -> None:
     assert [r[0] for r in rows] == ["1000", "1001", "1002", "1003"]
     assert rows[0][2] == code_titles("es")[rows[0][1]] and isinstance(rows[0][3], int | float)
     assert rows[3][-1] == "missing text"
-    leftovers = sorted(p.name for p in (batches_dir(svc.settings) / body["id"]).iterdir())
+    leftovers = sorted(p.name for p in (svc.settings.batches_dir / body["id"]).iterdir())
     assert leftovers == ["results.jsonl"]  # the workbook went once it was sent
 
 

@@ -10,9 +10,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from service.config import BatchSettings
 from service.db.models import Batch, Classification
 from service.jobs import store
-from service.jobs.config import BatchSettings, batches_dir
 from service.jobs.worker import BatchWorker
 from tests.service.conftest import Service, ServiceFactory
 
@@ -103,7 +103,7 @@ def test_batch_runs_and_reports_progress_results_and_review_rows(svc: Service) -
         ).first()
         assert row is not None and row.needs_review and row.text.startswith(("lost", "missing"))
         assert row.suggestions[0]["code"] == row.top_code and row.case_id.startswith("C")
-    leftovers = sorted(p.name for p in (batches_dir(svc.settings) / queued["id"]).iterdir())
+    leftovers = sorted(p.name for p in (svc.settings.batches_dir / queued["id"]).iterdir())
     assert leftovers == ["results.jsonl"]  # the upload (case text) is gone
 
 
@@ -153,7 +153,7 @@ def test_cancel_a_queued_job(svc: Service) -> None:
     response = svc.client.get(f"/v1/batches/{batch['id']}/results", headers=svc.headers())
     assert response.status_code == 409 and response.json()["error"]["code"] == "batch_not_finished"
     assert worker(svc).run_once() is None  # nothing left to run
-    assert not (batches_dir(svc.settings) / batch["id"]).exists()
+    assert not (svc.settings.batches_dir / batch["id"]).exists()
 
 
 def test_cancel_a_running_job(svc: Service) -> None:
@@ -164,7 +164,7 @@ def test_cancel_a_running_job(svc: Service) -> None:
     assert response.json()["state"] == "running" and response.json()["cancel_requested"]
     from service.jobs.runner import run_batch
 
-    directory = batches_dir(svc.settings) / batch["id"]
+    directory = svc.settings.batches_dir / batch["id"]
     model = svc.app.state.models.current
     state = run_batch(
         svc.db,

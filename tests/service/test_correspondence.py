@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
+from service.config import MemorySettings
 from service.db.models import Classification, CorrespondenceEntry
 from tests.service.conftest import Service, ServiceFactory
 from tests.service.test_batches import submit, worker
@@ -55,7 +56,7 @@ def classify(svc: Service, **body: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def csvc(service_factory: ServiceFactory) -> Iterator[Service]:
-    with service_factory(memory_refresh_seconds=0) as service:
+    with service_factory(memory=MemorySettings(refresh_seconds=0)) as service:
         use_queue(service, qc_rate=0.0)
         yield service
 
@@ -212,7 +213,9 @@ def test_batch_rows_with_a_validated_national_code_skip_the_model(csvc: Service)
 def test_draft_validate_import_and_use_on_postgresql(
     service_factory: ServiceFactory, postgres_url: str
 ) -> None:
-    with service_factory(database_url=postgres_url, memory_refresh_seconds=0) as svc:
+    with service_factory(
+        database_url=postgres_url, memory=MemorySettings(refresh_seconds=0)
+    ) as svc:
         try:
             _draft_validate_import_and_use(svc)
         finally:  # the schema is shared by the session's PostgreSQL tests: leave it as found

@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from service import cli as service_cli
-from service.config import Settings, get_settings
+from service.config import LoggingSettings, Settings, get_settings
 from service.logs import JsonFormatter, configure_logging
 from tests.service.conftest import Service
 
@@ -75,17 +75,18 @@ def test_a_callers_request_id_is_kept_and_a_bad_one_replaced(
 def test_settings_choose_level_and_json_format(
     restore_logging: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    configure_logging(Settings(log_level="warning", log_format="json"))  # type: ignore[arg-type]
+    quiet = LoggingSettings(level="warning", format="json")  # type: ignore[arg-type]
+    configure_logging(Settings(logging=quiet))
     assert logging.getLogger().level == logging.WARNING
     logging.getLogger("service.test").info("not shown")
     logging.getLogger("service.test").warning("shown %d", 7)
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
     assert [(e["level"], e["message"]) for e in lines] == [("WARNING", "shown 7")]
-    configure_logging(Settings(log_level="INFO"))
+    configure_logging(Settings(logging=LoggingSettings(level="INFO")))
     ours = [h for h in logging.getLogger().handlers if h.get_name() == "iccs-service"]
     assert len(ours) == 1  # configuring again replaces, never doubles
     with pytest.raises(ValueError):
-        Settings(log_level="LOUD")  # type: ignore[arg-type]
+        LoggingSettings(level="LOUD")  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import uvicorn
 
 from iccs.paths import PROJECT_ROOT
 from service.app import create_app
-from service.reviews.config import ReviewSettings
+from service.config import ReviewSettings
 from service.reviews.queue import ReviewQueue
 from tests.service.conftest import create_keys, make_settings
 from tests.service.test_reviews import TEXTS

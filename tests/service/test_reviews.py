@@ -12,8 +12,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from service.api_keys import create_api_key
+from service.config import ReviewSettings
 from service.db.models import Classification, ReviewAuditEvent, ReviewItem
-from service.reviews.config import ReviewSettings
 from service.reviews.queue import ReviewQueue, sample_fraction
 from tests.service.conftest import Service
 

@@ -32,7 +32,6 @@ from service.correspondence.store import SCHEME_PATTERN
 from service.db.base import utcnow
 from service.db.models import Batch
 from service.db.models.batches import FINISHED_STATES
-from service.jobs.config import batches_dir
 from service.jobs.results import csv_chunks, write_results_workbook
 from service.jobs.runner import RESULTS_FILE, input_path
 
@@ -148,7 +147,7 @@ def create_batch(
     except InputError as exc:
         raise APIError(400, str(exc), code="unsupported_format") from None
     batch_id = str(uuid.uuid4())
-    directory = batches_dir(settings) / batch_id
+    directory = settings.batches_dir / batch_id
     directory.mkdir(parents=True)
     source = input_path(directory, fmt)
     with source.open("wb") as handle:
@@ -226,7 +225,7 @@ def get_results(
             code="batch_not_finished",
             details={"state": batch.state},
         )
-    path = batches_dir(settings) / batch.id / RESULTS_FILE
+    path = settings.batches_dir / batch.id / RESULTS_FILE
     if not path.is_file():
         raise APIError(410, "the results of this batch were deleted", code="results_gone")
     stem = Path(batch.filename).stem
@@ -293,5 +292,5 @@ def cancel_batch(
     session.commit()
     session.refresh(batch)
     if batch.state == "cancelled":  # no worker had it: the upload (case text) goes now
-        shutil.rmtree(batches_dir(settings) / batch.id, ignore_errors=True)
+        shutil.rmtree(settings.batches_dir / batch.id, ignore_errors=True)
     return _out(batch)

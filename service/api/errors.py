@@ -1,8 +1,9 @@
 """One error shape for every error: `{"error": {"code", "message", "details"}}`.
 
-Raise `APIError` from routes and dependencies; the handlers below turn it, FastAPI's validation
-errors, Starlette's HTTP errors and anything unexpected into that shape. Validation details never
-echo the submitted input: it may be case text.
+Raise `APIError` from routes and dependencies; the domains raise their own errors (e.g.
+`ReviewError`, mapped here by kind to a status). The handlers below turn those, FastAPI's
+validation errors, Starlette's HTTP errors and anything unexpected into that shape. Validation
+details never echo the submitted input: it may be case text.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.logsafe import stack_only
+from service.reviews.errors import (
+    InvalidReview,
+    ReviewConflict,
+    ReviewError,
+    ReviewForbidden,
+    ReviewNotFound,
+)
 from service.store_health import StoreHealth, error_kind
 
 logger = logging.getLogger(__name__)
@@ -103,6 +111,24 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, APIError)
     return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+# The review domain's errors, by kind; an unlisted kind is a 409 (the item's state forbids it).
+REVIEW_STATUS: dict[type[ReviewError], int] = {
+    ReviewNotFound: 404,
+    ReviewForbidden: 403,
+    ReviewConflict: 409,
+    InvalidReview: 422,
+}
+
+
+def review_status(exc: ReviewError) -> int:
+    return next((s for kind, s in REVIEW_STATUS.items() if isinstance(exc, kind)), 409)
+
+
+async def _review_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ReviewError)
+    return error_response(review_status(exc), exc.code, exc.message, exc.details)
 
 
 Authenticate = Callable[[Request], Awaitable[object]]
@@ -199,6 +225,7 @@ class UnexpectedErrorMiddleware:
 def install_error_handlers(app: FastAPI, authenticate: Authenticate | None = None) -> None:
     """`authenticate(request)` raises APIError(401) for a caller without a valid key."""
     app.add_exception_handler(APIError, _api_error)
+    app.add_exception_handler(ReviewError, _review_error)
     app.add_exception_handler(RequestValidationError, _validation_error(authenticate))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)

@@ -11,7 +11,7 @@ from typing import Any
 
 from iccs.hierarchy import NONE_CODE, NONE_TITLE
 from iccs.taxonomy import CodeError, load_taxonomy
-from service.api.errors import APIError
+from service.reviews.errors import InvalidReview
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -40,17 +40,17 @@ class DashboardScope:
         until = until or today
         since = since or until - timedelta(days=DEFAULT_DAYS - 1)
         if since > until:
-            raise APIError(422, "since is after until", code="invalid_period")
+            raise InvalidReview("since is after until", code="invalid_period")
         if (until - since).days >= MAX_DAYS:
-            raise APIError(422, f"a period is at most {MAX_DAYS} days", code="invalid_period")
+            raise InvalidReview(f"a period is at most {MAX_DAYS} days", code="invalid_period")
         if code is not None:
             taxonomy = load_taxonomy()
             try:
                 code = taxonomy.normalize(code)
             except CodeError:
-                raise APIError(422, f"unknown ICCS code {code!r}", code="invalid_code") from None
+                raise InvalidReview(f"unknown ICCS code {code!r}", code="invalid_code") from None
             if taxonomy.is_leaf(code):
-                raise APIError(422, f"{code} has no finer codes", code="invalid_code")
+                raise InvalidReview(f"{code} has no finer codes", code="invalid_code")
         return cls(since, until, batch, api_key_id, code)
 
     @property

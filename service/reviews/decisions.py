@@ -20,12 +20,17 @@ from sqlalchemy.orm import Session
 
 from iccs.hierarchy import NONE_CODE
 from iccs.taxonomy import CodeError, load_taxonomy
-from service.api.errors import APIError
 from service.api_keys import ROLE_RANK, Principal
 from service.db.base import utcnow
 from service.db.models import ApiKey, Classification, ReviewCoding, ReviewItem
 from service.db.models.reviews import CODING_ACTIONS
 from service.reviews.audit import record, snapshot
+from service.reviews.errors import (
+    InvalidReview,
+    ReviewConflict,
+    ReviewForbidden,
+    ReviewNotFound,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +38,8 @@ _ATTEMPTS = 5
 _CHUNK = 500  # ids per IN (...) query
 
 
-class ReviewError(APIError):
-    """An error of the review workflow, answered in the service's one error shape."""
-
-
-def not_found(item_id: uuid.UUID) -> ReviewError:
-    return ReviewError(404, f"no review item {item_id}", code="review_not_found")
+def not_found(item_id: uuid.UUID) -> ReviewNotFound:
+    return ReviewNotFound(f"no review item {item_id}", code="review_not_found")
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,8 @@ class Decision:
     tags: dict[str, str] | None = None  # corrected tags; the others keep the model's value
 
 
-def _stale(item: ReviewItem, version: int) -> ReviewError:
-    return ReviewError(
-        409,
+def _stale(item: ReviewItem, version: int) -> ReviewConflict:
+    return ReviewConflict(
         f"the item changed since version {version} (now {item.version}); reload it and decide "
         "again",
         code="stale_version",
@@ -64,7 +64,7 @@ def final_code(session: Session, item: ReviewItem, decision: Decision) -> str:
     """The code a coding decision sets, validated against the suggestions or the taxonomy."""
     if decision.action == "not_an_offence":
         if decision.code not in (None, NONE_CODE):
-            raise ReviewError(422, "not_an_offence takes no code", code="invalid_code")
+            raise InvalidReview("not_an_offence takes no code", code="invalid_code")
         return NONE_CODE
     if decision.action == "accept":
         row = session.get(Classification, item.id)
@@ -72,21 +72,20 @@ def final_code(session: Session, item: ReviewItem, decision: Decision) -> str:
         if decision.code is None:
             return suggested[0] if suggested else item.model_code
         if decision.code not in suggested:
-            raise ReviewError(
-                422,
+            raise InvalidReview(
                 "accept takes one of the item's suggested codes; use recode for another",
                 code="not_a_suggestion",
                 details={"suggestions": suggested},
             )
         return decision.code
     if decision.code is None:
-        raise ReviewError(422, "recode needs a code", code="invalid_code")
+        raise InvalidReview("recode needs a code", code="invalid_code")
     if decision.code.strip().upper() == NONE_CODE:
         return NONE_CODE
     try:
         return load_taxonomy().normalize(decision.code)
     except CodeError as exc:
-        raise ReviewError(422, str(exc), code="invalid_code") from None
+        raise InvalidReview(str(exc), code="invalid_code") from None
 
 
 def _corrected(
@@ -119,8 +118,7 @@ def final_tags_of(
 
 def _check_allowed(session: Session, item: ReviewItem, actor: Principal, action: str) -> None:
     if item.state == "decided":
-        raise ReviewError(
-            409,
+        raise ReviewConflict(
             f"item already decided ({item.final_code} by {item.final_by})",
             code="already_decided",
         )
@@ -128,9 +126,9 @@ def _check_allowed(session: Session, item: ReviewItem, actor: Principal, action:
     if action == "skip":
         return
     if item.state == "escalated" and not is_admin:
-        raise ReviewError(403, "escalated items are decided by an admin", code="needs_admin")
+        raise ReviewForbidden("escalated items are decided by an admin", code="needs_admin")
     if item.assignees and actor.key_id not in item.assignees and not is_admin:
-        raise ReviewError(403, "this item is assigned to other analysts", code="not_assigned")
+        raise ReviewForbidden("this item is assigned to other analysts", code="not_assigned")
     if action in CODING_ACTIONS and item.state == "pending":
         coded = session.scalar(
             select(ReviewCoding.id).where(
@@ -138,8 +136,8 @@ def _check_allowed(session: Session, item: ReviewItem, actor: Principal, action:
             )
         )
         if coded is not None:
-            raise ReviewError(
-                409, "you already coded this item; a second analyst must", code="already_coded"
+            raise ReviewConflict(
+                "you already coded this item; a second analyst must", code="already_coded"
             )
 
 
@@ -201,8 +199,8 @@ def decide(
 ) -> ReviewItem:
     """Apply one decision and write its audit event in the same transaction."""
     if decision.tags and decision.action not in CODING_ACTIONS:
-        raise ReviewError(
-            422, f"tags go with a coding action, not {decision.action}", code="invalid_tags"
+        raise InvalidReview(
+            f"tags go with a coding action, not {decision.action}", code="invalid_tags"
         )
     for _ in range(_ATTEMPTS):
         item = session.get(ReviewItem, item_id, populate_existing=True)
@@ -261,11 +259,11 @@ def decide(
             session.commit()
         except IntegrityError:
             session.rollback()
-            raise ReviewError(
-                409, "you already coded this item; a second analyst must", code="already_coded"
+            raise ReviewConflict(
+                "you already coded this item; a second analyst must", code="already_coded"
             ) from None
         return item
-    raise ReviewError(409, "the item keeps changing; reload it", code="stale_version")
+    raise ReviewConflict("the item keeps changing; reload it", code="stale_version")
 
 
 def assign(
@@ -283,8 +281,8 @@ def assign(
     if item.version != version:
         raise _stale(item, version)
     if item.state != "pending" or item.codings:
-        raise ReviewError(
-            409, "only an item nobody has coded yet can be assigned", code="already_in_progress"
+        raise ReviewConflict(
+            "only an item nobody has coded yet can be assigned", code="already_in_progress"
         )
     ids = list(dict.fromkeys(analyst_key_ids))
     keys = session.scalars(select(ApiKey).where(ApiKey.id.in_(ids))).all()
@@ -293,8 +291,7 @@ def assign(
     }
     unknown = [i for i in ids if i not in usable]
     if unknown:
-        raise ReviewError(
-            422,
+        raise InvalidReview(
             "not the ids of active analyst keys",
             code="unknown_analyst",
             details={"analyst_key_ids": unknown},

@@ -15,7 +15,8 @@ from sqlalchemy.exc import DatabaseError
 from service.api_keys import Principal
 from service.db import Database
 from service.db.models import ReviewAuditEvent, ReviewCoding, ReviewItem
-from service.reviews.decisions import Decision, ReviewError, decide
+from service.reviews.decisions import Decision, decide
+from service.reviews.errors import ReviewError
 from service.reviews.groups import decide_group
 from tests.service.conftest import Service, ServiceFactory
 from tests.service.test_reviews import TEXTS, add_key, classify, queue_page, use_queue

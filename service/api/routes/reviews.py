@@ -21,6 +21,7 @@ from service.api.deps import (
     SubmitterDep,
 )
 from service.api.errors import ERROR_RESPONSES, APIError, ErrorResponse
+from service.api.review_views import classification_detail, review_detail, review_summary
 from service.api.schemas.common import BatchId, DateTimeWithOffset, Offset, RowId, StorableStr
 from service.api.schemas.reviews import (
     AssignIn,
@@ -48,7 +49,6 @@ from service.reviews.export import export_csv
 from service.reviews.groups import decide_group, list_groups
 from service.reviews.queue import ReviewFilters, ReviewQueue, queue_for
 from service.reviews.stats import analyst_progress, review_stats
-from service.reviews.views import classification_detail, review_detail, review_summary
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
 RESPONSES = {

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from iccs.environment import core_settings
+from iccs.environment import DEFAULT_EMBEDDER_THREADS, core_settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 def _threads() -> int:
-    return core_settings().embedder_threads
+    return core_settings().embedder_threads or DEFAULT_EMBEDDER_THREADS
 
 
 class UniversalSentenceEncoder:

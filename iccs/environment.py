@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_EMBEDDER_THREADS = 2
 
 
 class CoreSettings(BaseSettings):
@@ -38,8 +39,12 @@ class CoreSettings(BaseSettings):
         description="A bundle that overrides the champion.",
         examples=["models/iccs-classifier/20261206-134009"],
     )
-    embedder_threads: int = Field(
-        default=2, description="Threads of each process's embedders.", examples=[2]
+    embedder_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="Threads of each process's embedders; unset: DEFAULT_EMBEDDER_THREADS, "
+        "or under `iccs serve` the cores divided among its workers.",
+        examples=[2],
     )
 
 

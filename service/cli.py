@@ -72,7 +72,9 @@ def _share_cores(workers: int) -> None:
     """Each worker's embedders get their share of the cores (ICCS_EMBEDDER_THREADS, unless
     set): two workers of two threads each on two cores stall one another, a 5 ms text then
     taking hundreds of ms whenever a thread is descheduled."""
-    if "ICCS_EMBEDDER_THREADS" not in os.environ:
+    from iccs.environment import core_settings
+
+    if core_settings().embedder_threads is None:
         os.environ["ICCS_EMBEDDER_THREADS"] = str(max(1, _available_cores() // workers))
 
 

@@ -18,6 +18,14 @@ from iccs.bulk.titles import code_titles
 from iccs.bulk.writers import result_columns
 from iccs.bulk.xlsx import write_workbook
 from iccs.tags import TAGS
+from service.config import Settings
+from service.jobs.runner import RESULTS_FILE
+
+
+def results_path(settings: Settings, batch_id: str) -> Path:
+    """Where a batch's JSONL results are kept: readers (dashboard, counts) ask here rather than
+    knowing the folder layout."""
+    return settings.batches_dir / batch_id / RESULTS_FILE
 
 
 def result_header(top_k: int, with_titles: bool) -> list[str]:

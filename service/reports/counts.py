@@ -28,7 +28,7 @@ from iccs.tags import CYBER_RELATED, TAGS
 from iccs.taxonomy import CodeError, load_taxonomy
 from service.config import Settings
 from service.db.models import Batch, Classification, ReviewItem
-from service.jobs.runner import RESULTS_FILE
+from service.jobs.results import results_path
 from service.reviews.stats import as_utc
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def _file_counts(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, TagK
 def _batch_records(session: Session, settings: Settings, batch_id: str) -> Iterator[Weighted]:
     """The file's counts, then each decided review row moved from the model's code and tags
     (kept on its stored classification) to the analysts'."""
-    path = settings.batches_dir / batch_id / RESULTS_FILE
+    path = results_path(settings, batch_id)
     try:
         stat = path.stat()
         counted = _file_counts(str(path), stat.st_mtime_ns, stat.st_size)

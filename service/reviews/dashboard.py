@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.db.models import ApiKey, Batch, Classification, ReviewItem
-from service.jobs.runner import RESULTS_FILE
+from service.jobs.results import results_path
 from service.reviews.dashboard_scope import Breakdown, DashboardScope, breakdown
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _results_codes(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, bo
 
 def batch_codes(settings: Settings, batch_id: str) -> list[tuple[str, bool, int]]:
     """(first code, needs review, rows) of a finished batch ([] if it has no results)."""
-    path = settings.batches_dir / batch_id / RESULTS_FILE
+    path = results_path(settings, batch_id)
     try:
         stat = path.stat()
         return list(_results_codes(str(path), stat.st_mtime_ns, stat.st_size))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+from service.api.review_views import review_detail
 from service.api_keys import Principal, create_api_key
 from service.config import ReviewSettings
 from service.db import Database
@@ -29,7 +30,6 @@ from service.db.models import Classification
 from service.reviews.decisions import Decision
 from service.reviews.groups import decide_group
 from service.reviews.queue import ReviewQueue
-from service.reviews.views import review_detail
 
 
 def fill(database: Database, items: int, texts: int) -> None:

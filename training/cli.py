@@ -214,6 +214,13 @@ def tags_train(
             "balanced (1/frequency) or none."
         ),
     ] = "sqrt",
+    embedder: Annotated[
+        str,
+        typer.Option(
+            help="Sentence vectors to add to the character n-grams (e.g. use-multilingual, "
+            "which the classifier computes for every text anyway); empty: n-grams only."
+        ),
+    ] = "",
 ) -> None:
     """Add or refresh a bundle's tag model without retraining its codes (minutes, not an hour)."""
     from iccs.bundle import BundleError
@@ -224,7 +231,7 @@ def tags_train(
     if not labels.is_file():
         raise fail(f"tag labels not found: {labels}")
     try:
-        config = TagConfig(c=c, class_weight=class_weight)
+        config = TagConfig(c=c, class_weight=class_weight, embedder=embedder)
         metrics = refresh_bundle_tags(model, labels, corpus, config, lojo=lojo)
     except (BundleError, TagError, OSError, ValueError) as exc:
         raise fail(str(exc)) from None

@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 from iccs.bundle import load_bundle, read_bundle_config, save_tags
+from iccs.embedders import memoize_embedder
 from iccs.paths import corpus_path
 from iccs.tags import CYBER_RELATED, TAGS, TagConfig, TagError, TagPredictor, check_value
 from training.corpus_tags import TAGS_FILE
@@ -140,6 +141,8 @@ def train_tags(
     """Fit on every labelled row outside the test split (plus `extra`, e.g. reviewed items);
     evaluate on the test split and, when asked, by leave-one-jurisdiction-out."""
     started = time.perf_counter()
+    if config is not None and config.embedder:
+        memoize_embedder(config.embedder)  # each text once, not once per held-out unit
     frame = join_tags(corpus, labels)
     if frame.empty:
         raise TagError("no corpus row has tag labels (the files share no id)")

@@ -14,7 +14,7 @@ import pytest
 from iccs.bulk import BulkJob, LocalSuggester, run_bulk
 from iccs.bundle import BundleError, load_bundle
 from iccs.classifier import ICCSClassifier
-from iccs.tags import TAGS, TagError, TagPredictor, check_value, fit_temperature
+from iccs.tags import TAGS, TagConfig, TagError, TagPredictor, check_value, fit_temperature
 from tests.conftest import TINY_TEXTS, fit_tiny_tagger, tiny_tag_rows
 
 
@@ -61,6 +61,18 @@ def test_unknown_tags_and_values_are_refused() -> None:
         check_value("colour", "red")
     with pytest.raises(TagError):
         TagPredictor().fit(["a text"], {"cyber": ["sometimes"]})
+
+
+def test_sentence_vectors_can_join_the_character_ngrams(tmp_path: Path) -> None:
+    texts, labels = tiny_tag_rows()
+    config = TagConfig(max_features=4000, calibration_share=0.3, embedder="use-multilingual")
+    tagger = TagPredictor(config).fit(texts, labels)
+    assert tagger._coef.shape[0] == len(tagger.vectorizer.vocabulary_) + 512  # n-grams + USE
+    tagger.save(tmp_path / "tags")
+    loaded, _ = TagPredictor.load(tmp_path / "tags")
+    assert loaded.config.embedder == "use-multilingual"
+    for tag, p in tagger.predict_proba(texts[:6]).items():
+        assert np.allclose(p, loaded.predict_proba(texts[:6])[tag], atol=1e-5)
 
 
 def test_save_and_load_give_the_same_answers(tmp_path: Path) -> None:

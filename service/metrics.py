@@ -33,6 +33,7 @@ class ServiceMetrics:
     content_type = CONTENT_TYPE_LATEST
 
     def __init__(self) -> None:
+        self._model_labels: tuple[str, str] | None = None
         self.registry = CollectorRegistry(auto_describe=True)
         self.request_latency = Histogram(
             "iccs_http_request_duration_seconds",
@@ -78,8 +79,14 @@ class ServiceMetrics:
             self.classifications.labels("true" if needs_review else "false").inc()
 
     def set_model(self, version: str, taxonomy_version: str) -> None:
-        self.model_info.clear()
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # multi-process mode cannot clear label sets: the old model's series drops to 0
+            if self._model_labels is not None:
+                self.model_info.labels(*self._model_labels).set(0)
+        else:
+            self.model_info.clear()
         self.model_info.labels(version, taxonomy_version).set(1)
+        self._model_labels = (version, taxonomy_version)
 
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -15,6 +15,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from iccs.text import MAX_TEXT_CHARS
+
 logger = logging.getLogger(__name__)
 err_console = Console(stderr=True)
 
@@ -92,7 +94,7 @@ def classify(
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows read at a time.")] = 8192,
     max_text_length: Annotated[
         int, typer.Option(min=1, help="Longer texts are rejected (characters).")
-    ] = 5000,
+    ] = MAX_TEXT_CHARS,
     checkpoint_every: Annotated[
         float, typer.Option(min=0.0, help="Seconds between checkpoints.")
     ] = 2.0,

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# The longest text any path takes by default (HTTP requests, batch jobs, `iccs classify`):
+# one number, so a text accepted over HTTP is never rejected in a batch, or the other way round.
+MAX_TEXT_CHARS = 10_000
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SPACE = re.compile(r"\s+")
 

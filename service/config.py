@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from iccs.environment import PROJECT_ROOT
 from iccs.taxonomy import load_taxonomy
+from iccs.text import MAX_TEXT_CHARS
 
 Environment = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -107,12 +108,6 @@ class BatchSettings(BaseSettings):
         examples=[2.0],
     )
     chunk_size: int = Field(default=8192, ge=1, description="Rows read at a time.", examples=[8192])
-    max_text_length: int = Field(
-        default=10_000,
-        ge=1,
-        description="Longer texts are rejected (characters).",
-        examples=[10_000],
-    )
     in_service_worker: bool | None = Field(
         default=None,
         description="Run a worker thread inside the service; default: in development mode only.",
@@ -228,7 +223,14 @@ class Settings(BaseSettings):
     )
 
     # limits
-    max_text_chars: int = Field(default=10_000, ge=1, description="Longest text accepted.")
+    max_text_chars: int = Field(
+        default=MAX_TEXT_CHARS,
+        ge=1,
+        validation_alias=AliasChoices("ICCS_MAX_TEXT_CHARS", "ICCS_BATCH_MAX_TEXT_LENGTH"),
+        description="Longest text accepted, over HTTP and in batch jobs alike (characters); "
+        "ICCS_BATCH_MAX_TEXT_LENGTH is the old batch-only name, still read.",
+        examples=[10_000],
+    )
     max_items: int = Field(default=1_000, ge=1, description="Most texts in one request.")
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="Largest request body accepted."

@@ -18,6 +18,7 @@ from typing import IO, Any, Literal
 
 from iccs.bulk.csv_records import BrokenRecord, DialectError, read_records, sniff_delimiter
 from iccs.bulk.csv_records import sniff_encoding as _sniff_encoding
+from iccs.text import MAX_TEXT_CHARS
 
 Format = Literal["csv", "tsv", "jsonl", "parquet", "xlsx"]
 FORMATS: tuple[Format, ...] = ("csv", "tsv", "jsonl", "parquet", "xlsx")
@@ -32,7 +33,7 @@ _EXTENSIONS: dict[str, Format] = {
     ".pq": "parquet",
     ".xlsx": "xlsx",
 }
-DEFAULT_MAX_TEXT_LENGTH = 5000
+DEFAULT_MAX_TEXT_LENGTH = MAX_TEXT_CHARS
 
 # Large enough for any over-long text to be read and then rejected with a reason, instead of
 # the csv module raising on the whole row.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from iccs.bulk import BulkJob, Cancelled, InputError, LocalSuggester, ResumeError, run_bulk
 from iccs.bulk.formats import InputReader, detect_format
+from iccs.text import MAX_TEXT_CHARS
 from service.config import BatchSettings
 from service.correspondence.store import scheme_codes
 from service.db import Database
@@ -129,6 +130,7 @@ def run_batch(
     model: ServedModel,
     settings: BatchSettings,
     stop: threading.Event,
+    max_text_chars: int = MAX_TEXT_CHARS,
 ) -> str:
     """Run a job this worker has claimed; returns the state it ends in ('queued' if handed back)."""
     spec = _spec(database, batch_id)
@@ -165,7 +167,7 @@ def run_batch(
             output_format="jsonl",
             rejects=directory / "rejects.csv",
             chunk_size=settings.chunk_size,
-            max_text_length=settings.max_text_length,
+            max_text_length=max_text_chars,
             checkpoint_seconds=settings.checkpoint_seconds,
             resume=True,
             national_code_column=spec.national_code_column,

@@ -55,6 +55,7 @@ class BatchWorker:
             model,
             self.batch_settings,
             self.stopping,
+            self.settings.max_text_chars,
         )
 
     def run(self) -> None:

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from iccs.bulk.formats import DEFAULT_MAX_TEXT_LENGTH
 from iccs.bundle import champion_path
 from iccs.embedders import _threads
 from iccs.environment import PROJECT_ROOT
 from iccs.paths import corpus_path, models_dir, taxonomy_dir
+from iccs.text import MAX_TEXT_CHARS
 from service.config import Settings
 
 
@@ -43,6 +45,14 @@ def test_http_batcher_size_has_its_own_name_and_keeps_the_old_one(
     assert Settings().http.batch_max_texts == 16
     monkeypatch.setenv("ICCS_HTTP_BATCH_MAX_TEXTS", "8")
     assert Settings().http.batch_max_texts == 8  # the new name wins
+
+
+def test_one_text_length_limit_for_http_and_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().max_text_chars == MAX_TEXT_CHARS == DEFAULT_MAX_TEXT_LENGTH
+    monkeypatch.setenv("ICCS_BATCH_MAX_TEXT_LENGTH", "500")  # the old batch-only name
+    assert Settings().max_text_chars == 500
+    monkeypatch.setenv("ICCS_MAX_TEXT_CHARS", "700")
+    assert Settings().max_text_chars == 700
 
 
 def test_bad_section_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,11 +1,12 @@
 """Soak and crash benchmark: minutes of steady load, a SIGKILL midway, then what survived.
 
 Starts `iccs serve` (production mode, its own data dir, rate limit off, as bench_service does)
-and `iccs worker`, offers `--rate` single-text requests/s (open loop, every text distinct) for
-`--minutes`, and submits batch files (POST /v1/batches) for the worker: one at the start, one
-shortly before the crash. Midway it kills the service and the worker with SIGKILL, restarts both
-and carries on. At the end it checks that every answered request (HTTP 200) has its stored
-classification and that every batch row is in its batch's results exactly once.
+and `iccs worker`, offers `--rate` single-text requests/s (open loop, distinct texts in turn)
+for `--minutes`, and submits batch files (POST /v1/batches) for the worker: one at the start, a
+bigger one (several checkpointed chunks) 5 s before the crash. Midway it kills the service
+and the worker with SIGKILL, restarts both and carries on. At the end it checks that every
+answered request (HTTP 200) has its stored classification and that every batch row is in its
+batch's results exactly once.
 
     python benchmarks/soak.py                       # 10 minutes on SQLite, champion model
     python benchmarks/soak.py --minutes 3 --database-url \\
@@ -56,7 +57,7 @@ from bench_service import (
 START, END = "<!-- soak:start -->", "<!-- soak:end -->"
 HOST = "127.0.0.1"
 CLIENTS = 16
-BATCH_LEAD_S = 10.0  # the second batch goes in this long before the kill
+BATCH_LEAD_S = 5.0  # the second batch goes in this long before the kill
 
 
 # ---- processes -------------------------------------------------------------------------------
@@ -358,8 +359,9 @@ def run(args: argparse.Namespace, workdir: Path, database_url: str | None) -> di
 
         async def crash() -> None:
             nonlocal server, worker
-            # a second batch shortly before the kill, so that the worker is mid-job when killed
-            second = asyncio.to_thread(submit_batch, port, key, "second", args.batch_rows, 2000)
+            # a bigger batch (several checkpointed chunks) so that the worker is mid-job when killed
+            rows = args.crash_batch_rows
+            second = asyncio.to_thread(submit_batch, port, key, "second", rows, 2000)
             batch_ids.append(await second)
             second_id = batch_ids[-1][0]
             await asyncio.sleep(BATCH_LEAD_S)
@@ -416,7 +418,10 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0, help="Length of the load.")
     parser.add_argument("--rate", type=float, default=100.0, help="Offered single-text req/s.")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn's.")
-    parser.add_argument("--batch-rows", type=int, default=3000, help="Rows per batch file.")
+    parser.add_argument("--batch-rows", type=int, default=3000, help="Rows, first batch.")
+    parser.add_argument(
+        "--crash-batch-rows", type=int, default=30000, help="Rows, batch running at the kill."
+    )
     parser.add_argument(
         "--batch-wait", type=float, default=600.0, help="Seconds to wait for the batches."
     )

@@ -93,13 +93,9 @@ def kill_tree(process: subprocess.Popen[bytes]) -> None:
 
 def start_worker(workdir: Path, bundle: Path, database_url: str | None) -> subprocess.Popen[bytes]:
     log = (workdir / "worker.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "iccs.cli", "worker"],
-        env=service_env(workdir, bundle, database_url),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
+    command = [sys.executable, "-m", "iccs.cli", "worker"]
+    env = service_env(workdir, bundle, database_url)
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
 @contextmanager
@@ -169,19 +165,13 @@ def check_batch(
         return {"rows": len(expected), "state": state, "ok": False}
     lines = http(port, key, "GET", f"/v1/batches/{batch_id}/results").splitlines()
     seen = Counter(str(json.loads(line)["id"]) for line in lines if line.strip())
-    duplicated = sum(1 for row_id, n in seen.items() if n > 1)
-    missing = len(expected - set(seen))
-    unexpected = len(set(seen) - expected)
-    ok = not (duplicated or missing or unexpected)
-    return {
-        "rows": len(expected),
-        "state": state,
-        "results": sum(seen.values()),
-        "duplicated": duplicated,
-        "missing": missing,
-        "unexpected": unexpected,
-        "ok": ok,
+    counts = {
+        "duplicated": sum(1 for n in seen.values() if n > 1),
+        "missing": len(expected - set(seen)),
+        "unexpected": len(set(seen) - expected),
     }
+    results = {"rows": len(expected), "state": state, "results": sum(seen.values()), **counts}
+    return {**results, "ok": not any(counts.values())}
 
 
 def stored_ids(database_url: str, ids: list[str]) -> set[str]:
@@ -390,7 +380,7 @@ def run(args: argparse.Namespace, workdir: Path, database_url: str | None) -> di
         for process in (server, worker):
             process.terminate()
             process.wait(timeout=60)
-    found = stored_ids(url, soak.acknowledged)
+    found, answered = stored_ids(url, soak.acknowledged), len(soak.acknowledged)
     return {
         "database": "PostgreSQL" if database_url else "SQLite",
         "minutes": args.minutes,
@@ -402,11 +392,7 @@ def run(args: argparse.Namespace, workdir: Path, database_url: str | None) -> di
         **timing,
         "per_minute": minute_rows(soak),
         "rss_mib": rss,
-        "stored": {
-            "answered": len(soak.acknowledged),
-            "found": len(found),
-            "ok": len(found) == len(soak.acknowledged),
-        },
+        "stored": {"answered": answered, "found": len(found), "ok": len(found) == answered},
         "batches": checked,
         "second_batch_at_kill": at_kill,
     }

@@ -251,12 +251,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(
-    workdir: Path, bundle: Path, port: int, workers: int
-) -> tuple[subprocess.Popen[bytes], str]:
-    from service.api_keys import create_api_key
-    from service.db import Database
-
+def service_env(workdir: Path, bundle: Path, database_url: str | None = None) -> dict[str, str]:
+    """Production settings for `iccs serve` and `iccs worker`; SQLite in `workdir` by default."""
     env = {
         **os.environ,
         "ICCS_ENV": "production",
@@ -266,12 +262,24 @@ def start_server(
         "ICCS_MAX_ITEMS": "1000",
     }
     env.pop("ICCS_DATABASE_URL", None)
-    database = Database(f"sqlite:///{workdir / 'iccs.db'}")
+    if database_url:
+        env["ICCS_DATABASE_URL"] = database_url
+    return env
+
+
+def start_server(
+    workdir: Path, bundle: Path, port: int, workers: int, database_url: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    from service.api_keys import create_api_key
+    from service.db import Database
+
+    env = service_env(workdir, bundle, database_url)
+    database = Database(database_url or f"sqlite:///{workdir / 'iccs.db'}")
     database.upgrade()
     with database.session() as session:
         _, key = create_api_key(session, "submitter", "benchmark")
     database.dispose()
-    log = (workdir / "server.log").open("wb")
+    log = (workdir / "server.log").open("ab")  # appended: a restarted server keeps the log
     server = subprocess.Popen(
         [
             sys.executable,

@@ -175,7 +175,9 @@ class ReviewSettings(BaseSettings):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ICCS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ICCS_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     env: Environment = Field(
         default="production",

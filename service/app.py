@@ -34,7 +34,7 @@ from service.decision_memory import MemoryHolder
 from service.jobs.worker import start_in_service_worker
 from service.logs import RequestLogMiddleware, configure_logging
 from service.metrics import ServiceMetrics
-from service.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
+from service.middleware import BodySizeLimitMiddleware
 from service.model_holder import ModelHolder, ReloadSignal
 from service.rate_limit import RateLimiter
 from service.store_health import StoreHealth
@@ -127,8 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, authenticate=authenticate)
     # Outermost last: metrics see every request, including those refused for their size.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(RequestLogMiddleware)  # outermost: every line of a request has its id
+    # outermost: every line of a request has its id; it also times the request for /metrics
+    app.add_middleware(RequestLogMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
     # Routers carry their own "/v1" prefix, so metrics see full route templates.
     app.include_router(taxonomy.router)

@@ -22,6 +22,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import Settings
+from service.metrics import ServiceMetrics
 
 request_id_var: ContextVar[str | None] = ContextVar("iccs_request_id", default=None)
 access_logger = logging.getLogger("service.access")
@@ -113,10 +114,12 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestLogMiddleware:
-    """One log line per request and an `X-Request-ID` on every response."""
+    """One log line and one latency observation (route template, not raw path) per request,
+    and an `X-Request-ID` on every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -141,7 +144,10 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            latency_ms = round((time.perf_counter() - started) * 1000, 1)
+            seconds = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.observe_request(scope["method"], route, status, seconds)
+            latency_ms = round(seconds * 1000, 1)
             access_logger.info(
                 "%s %s %d %.1f ms",
                 scope["method"],

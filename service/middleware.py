@@ -1,14 +1,11 @@
-"""Pure ASGI middleware (cheaper than BaseHTTPMiddleware): body size limit, request metrics."""
+"""Pure ASGI middleware (cheaper than BaseHTTPMiddleware): the request body size limit."""
 
 from __future__ import annotations
-
-import time
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.errors import error_response
-from service.metrics import ServiceMetrics
 
 
 class BodySizeLimitMiddleware:
@@ -45,33 +42,3 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
-
-
-class RequestMetricsMiddleware:
-    """Latency histogram by route template (not raw path, which would explode cardinality)."""
-
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe_request(
-                scope["method"], template, status, time.perf_counter() - started
-            )

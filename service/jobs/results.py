@@ -10,7 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+from collections import Counter
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +24,49 @@ from iccs.tags import TAGS
 from service.config import Settings
 from service.jobs.runner import RESULTS_FILE
 
+logger = logging.getLogger(__name__)
+
+REJECTED = "rejected"  # batch rows that could not be read or classified
+TagKey = tuple[tuple[str, str], ...]  # a record's tags, hashable
+ResultCount = tuple[str, bool, TagKey, int]  # first code, needs review, model tags, rows
+
 
 def results_path(settings: Settings, batch_id: str) -> Path:
     """Where a batch's JSONL results are kept: readers (dashboard, counts) ask here rather than
     knowing the folder layout."""
     return settings.batches_dir / batch_id / RESULTS_FILE
+
+
+def model_tags(tags: list[dict[str, Any]] | None) -> dict[str, str]:
+    """A stored `tags` list as {tag: value}."""
+    return {t["tag"]: t["value"] for t in tags or []}
+
+
+def result_counts(settings: Settings, batch_id: str) -> tuple[ResultCount, ...]:
+    """Rows of a finished batch by first code, review flag and tags (empty when it has no
+    readable results). The dashboard and the counts report both read these."""
+    path = results_path(settings, batch_id)
+    try:
+        stat = path.stat()
+        return _counted(str(path), stat.st_mtime_ns, stat.st_size)
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        logger.warning("no readable results for batch %s", batch_id)
+        return ()
+
+
+@lru_cache(maxsize=256)
+def _counted(path: str, _mtime_ns: int, _size: int) -> tuple[ResultCount, ...]:
+    """Counted once per file: it never changes after the batch, and big batches have millions
+    of lines."""
+    counts: Counter[tuple[str, bool, TagKey]] = Counter()
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            suggestions = record.get("suggestions") or []
+            code = suggestions[0]["code"] if suggestions else REJECTED
+            tags = tuple(sorted(model_tags(record.get("tags")).items()))
+            counts[(code, bool(record.get("needs_review")), tags)] += 1
+    return tuple((code, flagged, tags, n) for (code, flagged, tags), n in sorted(counts.items()))
 
 
 def result_header(top_k: int, with_titles: bool) -> list[str]:

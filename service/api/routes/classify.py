@@ -122,6 +122,7 @@ def classify(
         items,
         request.top_k or settings.default_top_k,
         api_key_id=caller.key_id,
+        agency=caller.agency,
         suggest=lambda texts, top_k, languages: batcher.suggest(predictor, texts, top_k, languages),
         validated=_validated(database, items),
     )

@@ -68,6 +68,7 @@ def draft_table(
         rows,
         suggest=lambda texts, k, langs: batcher.suggest(predictor, texts, k, langs),
         top_k=settings.default_top_k,
+        agency=caller.agency,
     )
     queue_for(request.app.state).sync(session, force=True)
     return DraftOut(

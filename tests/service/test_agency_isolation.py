@@ -1,0 +1,518 @@
+"""Agency isolation, endpoint by endpoint: two agencies (north, south), each with a submitter, an
+analyst and an admin, plus an analyst and an admin with the cross-agency grant.
+
+Every route of the app must be named below with its decision (no stored data, shared, a write,
+a lookup by id, or a listing/aggregate); a new route without one fails
+`test_every_route_has_an_isolation_decision`. Lookups by id: the other agency's keys get the
+same answer as for an id that does not exist (404, never 403); listings and aggregates: each
+agency sees exactly its own, the cross-agency keys see both (and may narrow to one).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+
+from service.api_keys import create_api_key
+from service.db.models import ApiKey, Batch, Classification, ReviewAuditEvent, ReviewItem
+from tests.service.conftest import Service, ServiceFactory
+from tests.service.test_batches import worker
+from tests.service.test_reviews import use_queue
+
+AGENCIES = ("north", "south")
+OTHER = {"north": "south", "south": "north"}
+ROLES = ("submitter", "analyst", "admin")
+SHARED_TEXT = "common assault by beating"  # in both agencies: one text, two groups
+TEXTS = {
+    "north": [SHARED_TEXT, "theft of a pedal cycle", "lost wallet reported", "took something"],
+    "south": [SHARED_TEXT, "graffiti sprayed on the school wall", "fraud"],
+}
+BATCH_ROWS = {"north": 12, "south": 7}  # different sizes, so counts tell the agencies apart
+BATCH_TEXTS = ["lost wallet reported", "missing person report", "theft of a pedal cycle"]
+
+# Routes holding no agency's stored data: health, the static taxonomy, the one served model,
+# the HTML shells of the review and dashboard pages, the API documents.
+NO_STORED_DATA = {
+    "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
+    "GET /v1/taxonomy",
+    "GET /v1/taxonomy/search",
+    "GET /v1/taxonomy/{code}",
+    "GET /v1/models/current",
+    "POST /v1/models/reload",
+    "GET /review",
+    "GET /dashboard",
+    "GET /static/{name}",
+    "GET /openapi.json",
+    "GET /docs",
+    "GET /docs/oauth2-redirect",
+    "GET /redoc",
+}
+# Correspondence tables are shared by every agency (see the README); their drafts' review items
+# are the drafting agency's (checked in test_correspondence_tables_are_shared_their_drafts_not).
+SHARED = {
+    "GET /v1/correspondences",
+    "GET /v1/correspondences/{scheme}",
+    "POST /v1/correspondences/{scheme}/draft",
+    "POST /v1/correspondences/{scheme}/import",
+}
+# Writes store under the caller's agency; the reads below prove it. Keys: test_key_management.
+WRITES = {"POST /v1/classify", "POST /v1/batches", "POST /v1/keys", "DELETE /v1/keys/{prefix}"}
+
+
+@dataclass
+class AgencyData:
+    api_ids: list[str] = field(default_factory=list)  # classifications stored over the API
+    batch_id: str = ""
+    items: set[str] = field(default_factory=set)  # review items, API and batch
+    decided: str = ""  # the API item of SHARED_TEXT, decided for its group
+
+    @property
+    def records(self) -> int:
+        return len(self.api_ids)
+
+
+@dataclass
+class World:
+    svc: Service
+    headers: dict[str, dict[str, str]]  # "north:analyst", "cross:admin", ... -> headers
+    key_ids: dict[str, int]
+    data: dict[str, AgencyData]
+
+    def call(self, who: str, method: str, url: str, **kwargs: Any) -> Any:
+        return self.svc.client.request(method, url, headers=self.headers[who], **kwargs)
+
+    def ok(self, who: str, url: str, **params: Any) -> Any:
+        response = self.call(who, "GET", url, params=params)
+        assert response.status_code == 200, (who, url, response.text)
+        return response
+
+
+def _add_key(svc: Service, role: str, agency: str, cross: bool = False) -> tuple[int, str]:
+    with svc.db.session() as session:
+        row, key = create_api_key(
+            session, role, f"{agency} {role}", agency=agency, cross_agency=cross
+        )
+        return row.id, key
+
+
+def _batch_csv(agency: str) -> bytes:
+    lines = ["case_id,offence"]
+    for i in range(BATCH_ROWS[agency]):
+        lines.append(f"{agency}-B{i},{BATCH_TEXTS[i % len(BATCH_TEXTS)]} {agency} ref {i % 4}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _populate(world: World) -> None:
+    svc = world.svc
+    for agency in AGENCIES:
+        body = {
+            "items": [
+                {"id": str(i), "case_id": f"{agency}-{i}", "text": text}
+                for i, text in enumerate(TEXTS[agency])
+            ]
+        }
+        response = world.call(f"{agency}:submitter", "POST", "/v1/classify", json=body)
+        assert response.status_code == 200, response.text
+        world.data[agency].api_ids = [r["classification_id"] for r in response.json()["results"]]
+        response = world.call(
+            f"{agency}:submitter",
+            "POST",
+            "/v1/batches",
+            files={"file": ("backlog.csv", _batch_csv(agency), "text/csv")},
+            data={"id_column": "case_id", "text_column": "offence"},
+        )
+        assert response.status_code == 202, response.text
+        world.data[agency].batch_id = response.json()["id"]
+    for _ in AGENCIES:
+        assert worker(svc).run_once() == "succeeded"
+    with svc.db.session() as session:  # what each agency stored, as the database has it
+        for agency in AGENCIES:
+            data = world.data[agency]
+            rows = session.scalars(select(Classification).where(Classification.agency == agency))
+            stored = {str(row.id): row.source for row in rows}
+            assert set(data.api_ids) <= set(stored)
+            assert set(stored.values()) == {"api", data.batch_id}
+            assert session.get(Batch, data.batch_id).agency == agency  # type: ignore[union-attr]
+    for agency in AGENCIES:
+        page = world.ok(f"{agency}:analyst", "/v1/reviews", state="all", limit=200).json()
+        world.data[agency].items = {item["id"] for item in page["items"]}
+        assert set(world.data[agency].api_ids) <= world.data[agency].items  # qc_rate 1
+        assert len(world.data[agency].items) > len(world.data[agency].api_ids)  # batch rows too
+    north = world.data["north"]
+    north.decided = north.api_ids[0]
+    item = world.ok("north:analyst", f"/v1/reviews/{north.decided}").json()
+    assert item["group"]["size"] == 1  # the same text in south is not part of the group
+    response = world.call(
+        "north:analyst",
+        "POST",
+        f"/v1/reviews/{north.decided}/decision",
+        json={"action": "recode", "code": "0201", "version": item["version"], "scope": "group"},
+    )
+    assert response.status_code == 200 and response.json()["applied_to"] == 1, response.text
+    south_same = world.ok("south:analyst", f"/v1/reviews/{world.data['south'].api_ids[0]}")
+    assert south_same.json()["state"] != "decided"  # north's decision stayed in north
+    with svc.db.session() as session:
+        events = session.scalars(select(ReviewAuditEvent)).all()
+        assert {(str(e.item_id), e.agency) for e in events} == {(north.decided, "north")}
+        stored_item = session.get(ReviewItem, uuid.UUID(north.decided))
+        assert stored_item is not None and stored_item.agency == "north"
+
+
+@contextmanager
+def agencies_world(service_factory: ServiceFactory, **overrides: Any) -> Iterator[World]:
+    """An app with the keys of both agencies and the cross-agency ones; no data yet."""
+    with service_factory(roles=("admin",), **overrides) as svc:  # a default-agency admin
+        use_queue(svc, qc_rate=1.0)  # every record reaches the queue
+        headers, key_ids = {}, {}
+        for agency in AGENCIES:
+            for role in ROLES:
+                key_ids[f"{agency}:{role}"], key = _add_key(svc, role, agency)
+                headers[f"{agency}:{role}"] = {"Authorization": f"Bearer {key}"}
+        for role in ("analyst", "admin"):
+            key_ids[f"cross:{role}"], key = _add_key(svc, role, "hq", cross=True)
+            headers[f"cross:{role}"] = {"Authorization": f"Bearer {key}"}
+        yield World(svc, headers, key_ids, {agency: AgencyData() for agency in AGENCIES})
+
+
+# --- lookups by id ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ById:
+    """A route taking an id: `url` from an agency's data, the least role that may call it, and
+    what its own agency (and the cross-agency keys) get for it."""
+
+    url: Callable[[AgencyData], str]
+    role: str
+    status: int
+    body: dict[str, Any] | None = None
+
+
+_UNKNOWN = AgencyData(
+    api_ids=[str(uuid.uuid4())], batch_id=str(uuid.uuid4()), decided=str(uuid.uuid4())
+)
+BY_ID: dict[str, ById] = {
+    "GET /v1/batches/{batch_id}": ById(lambda d: f"/v1/batches/{d.batch_id}", "submitter", 200),
+    "GET /v1/batches/{batch_id}/results": ById(
+        lambda d: f"/v1/batches/{d.batch_id}/results", "submitter", 200
+    ),
+    "DELETE /v1/batches/{batch_id}": ById(  # 409: it has finished (nothing is cancelled)
+        lambda d: f"/v1/batches/{d.batch_id}", "submitter", 409
+    ),
+    "GET /v1/batches/{batch_id}/reviews": ById(
+        lambda d: f"/v1/batches/{d.batch_id}/reviews", "submitter", 200
+    ),
+    "GET /v1/classifications/{classification_id}": ById(
+        lambda d: f"/v1/classifications/{d.api_ids[0]}", "submitter", 200
+    ),
+    "GET /v1/reviews/{item_id}": ById(lambda d: f"/v1/reviews/{d.api_ids[0]}", "analyst", 200),
+    "GET /v1/reviews/{item_id}/audit": ById(
+        lambda d: f"/v1/reviews/{d.api_ids[0]}/audit", "analyst", 200
+    ),
+    "POST /v1/reviews/{item_id}/decision": ById(  # 409: a stale version changes nothing
+        lambda d: f"/v1/reviews/{d.api_ids[-1]}/decision",
+        "analyst",
+        409,
+        {"action": "accept", "version": 999},
+    ),
+    "POST /v1/reviews/{item_id}/assign": ById(
+        lambda d: f"/v1/reviews/{d.api_ids[-1]}/assign",
+        "admin",
+        409,
+        {"analyst_key_ids": [1], "version": 999},
+    ),
+}
+
+
+def _may(role: str, needed: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def check_by_id(world: World, route: str) -> None:
+    check = BY_ID[route]
+    method = route.split()[0]
+    for owner in AGENCIES:
+        url = check.url(world.data[owner])
+        for role in ROLES:
+            who = f"{OTHER[owner]}:{role}"
+            response = world.call(who, method, url, json=check.body)
+            unknown = world.call(who, method, check.url(_UNKNOWN), json=check.body)
+            # exactly what an id that does not exist gets: 404 with the role, 403 without
+            assert response.status_code == unknown.status_code, (route, who, response.text)
+            assert response.json()["error"]["code"] == unknown.json()["error"]["code"]
+            assert response.status_code == (404 if _may(role, check.role) else 403)
+        own = world.call(f"{owner}:{check.role}", method, url, json=check.body)
+        assert own.status_code == check.status, (route, owner, own.text)
+        for role in ("analyst", "admin"):
+            if _may(role, check.role):
+                cross = world.call(f"cross:{role}", method, url, json=check.body)
+                assert cross.status_code == check.status, (route, role, cross.text)
+
+
+# --- listings and aggregates -----------------------------------------------------------------
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _review_ids(world: World, who: str, **params: Any) -> set[str]:
+    page = world.ok(who, "/v1/reviews", state="all", limit=200, **params).json()
+    return {item["id"] for item in page["items"]}
+
+
+def _expected_records(world: World, agency: str) -> int:
+    return world.data[agency].records + BATCH_ROWS[agency]
+
+
+def check_reviews(world: World, agency: str) -> None:
+    mine = world.data[agency].items
+    assert _review_ids(world, f"{agency}:analyst") == mine
+    assert _review_ids(world, "cross:analyst", agency=agency) == mine
+    assert _review_ids(world, f"{agency}:analyst", agency=OTHER[agency]) == set()
+    everyone = world.data["north"].items | world.data["south"].items
+    assert _review_ids(world, "cross:analyst") == everyone
+
+
+def check_groups(world: World, agency: str) -> None:
+    def items(who: str, **params: Any) -> int:
+        return int(world.ok(who, "/v1/reviews/groups", state="all", **params).json()["items"])
+
+    mine = len(world.data[agency].items)
+    assert items(f"{agency}:analyst") == mine == items("cross:analyst", agency=agency)
+    total = sum(len(world.data[a].items) for a in AGENCIES)
+    assert items("cross:analyst") == total
+    page = world.ok(f"{agency}:analyst", "/v1/reviews/groups", state="all", limit=200).json()
+    assert {g["item_id"] for g in page["groups"]} <= world.data[agency].items
+
+
+def check_next(world: World, agency: str) -> None:
+    body = world.ok(f"{agency}:analyst", "/v1/reviews/next").json()
+    assert body["item"]["id"] in world.data[agency].items
+    open_items = len(world.data[agency].items) - (1 if agency == "north" else 0)
+    assert sum(body["queue"].values()) == open_items
+    everyone = world.ok("cross:analyst", "/v1/reviews/next").json()
+    assert sum(everyone["queue"].values()) == sum(len(world.data[a].items) for a in AGENCIES) - 1
+
+
+def check_stats(world: World, agency: str) -> None:
+    def figures(who: str, **params: Any) -> tuple[int, int]:
+        body = world.ok(who, "/v1/reviews/stats", **params).json()
+        return body["autocoding"]["records"], sum(body["queue"]["by_state"].values())
+
+    mine = (_expected_records(world, agency), len(world.data[agency].items))
+    assert figures(f"{agency}:analyst") == mine == figures("cross:analyst", agency=agency)
+    both = figures("cross:analyst")
+    assert both == tuple(
+        sum(x) for x in zip(*(figures(f"{a}:analyst") for a in AGENCIES), strict=True)
+    )
+    decided = world.ok(f"{agency}:analyst", "/v1/reviews/stats").json()
+    assert decided["model_analyst_agreement"]["n"] == (1 if agency == "north" else 0)
+
+
+def check_export(world: World, agency: str) -> None:
+    def ids(who: str) -> set[str]:
+        text = world.ok(who, "/v1/reviews/export").text
+        return {row["classification_id"] for row in _csv(text)}
+
+    assert ids(f"{agency}:admin") == ({world.data["north"].decided} if agency == "north" else set())
+    assert ids("cross:admin") == {world.data["north"].decided}
+
+
+def check_audit(world: World, agency: str) -> None:
+    def ids(who: str) -> set[str]:
+        events = world.ok(who, "/v1/reviews/audit").json()["events"]
+        return {event["item_id"] for event in events}
+
+    assert ids(f"{agency}:admin") == ({world.data["north"].decided} if agency == "north" else set())
+    assert ids("cross:admin") == {world.data["north"].decided}
+
+
+def check_dashboard(world: World, agency: str) -> None:
+    body = world.ok(f"{agency}:analyst", "/v1/reviews/dashboard").json()
+    assert body["summary"]["records"] == _expected_records(world, agency)
+    batches = {choice["batch"] for choice in body["choices"]["batches"]}
+    assert batches == {"api", world.data[agency].batch_id}
+    names = {s["name"] for s in body["choices"]["submitters"]}
+    assert names == {f"{agency} submitter"}
+    assert sum(len(world.data[a].items) for a in AGENCIES) > body["backlog"][-1]["open"] > 0
+    everyone = world.ok("cross:analyst", "/v1/reviews/dashboard").json()
+    total = sum(_expected_records(world, a) for a in AGENCIES)
+    assert everyone["summary"]["records"] == total
+
+
+def check_dashboard_csv(world: World, agency: str) -> None:
+    url = "/v1/reviews/dashboard/by_batch.csv"
+    mine = {row["batch"] for row in _csv(world.ok(f"{agency}:analyst", url).text)}
+    assert mine == {"api", world.data[agency].batch_id}
+    everyone = {row["batch"] for row in _csv(world.ok("cross:analyst", url).text)}
+    assert everyone == {"api", *(world.data[a].batch_id for a in AGENCIES)}
+
+
+def check_counts(world: World, agency: str) -> None:
+    def records(who: str, **params: Any) -> int:
+        return int(world.ok(who, "/v1/reports/counts", **params).json()["total"]["records"])
+
+    mine = _expected_records(world, agency)
+    assert records(f"{agency}:analyst") == mine == records("cross:analyst", agency=agency)
+    assert records(f"{agency}:analyst", batch=world.data[OTHER[agency]].batch_id) == 0
+    assert records("cross:analyst") == sum(_expected_records(world, a) for a in AGENCIES)
+    table = _csv(world.ok(f"{agency}:analyst", "/v1/reports/counts", format="csv").text)
+    assert int(table[-1]["records"]) == mine
+
+
+def check_keys(world: World, agency: str) -> None:
+    def names(who: str) -> set[str]:
+        return {key["name"] for key in world.ok(who, "/v1/keys").json()["keys"]}
+
+    assert names(f"{agency}:admin") == {f"{agency} {role}" for role in ROLES}
+    assert names("cross:admin") >= {f"{a} {role}" for a in AGENCIES for role in ROLES}
+
+
+LISTS: dict[str, Callable[[World, str], None]] = {
+    "GET /v1/reviews": check_reviews,
+    "GET /v1/reviews/groups": check_groups,
+    "GET /v1/reviews/next": check_next,
+    "GET /v1/reviews/stats": check_stats,
+    "GET /v1/reviews/export": check_export,
+    "GET /v1/reviews/audit": check_audit,
+    "GET /v1/reviews/dashboard": check_dashboard,
+    "GET /v1/reviews/dashboard/{table}.csv": check_dashboard_csv,
+    "GET /v1/reports/counts": check_counts,
+    "GET /v1/keys": check_keys,
+}
+
+
+def _routes(routes: list[Any], prefix: str = "") -> Iterator[str]:
+    """ "METHOD path" of every route, through included routers."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            yield from _routes(included.routes, prefix + getattr(context, "prefix", ""))
+            continue
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method != "HEAD":
+                yield f"{method} {prefix}{route.path}"
+
+
+def test_every_route_has_an_isolation_decision(svc: Service) -> None:
+    decided = [NO_STORED_DATA, SHARED, WRITES, set(BY_ID), set(LISTS)]
+    assert sum(len(d) for d in decided) == len(set().union(*decided))  # one decision each
+    routes = set(_routes(svc.app.routes))
+    assert any(isinstance(r, APIRoute) for r in svc.app.routes)
+    assert routes == set().union(*decided), "a route without a decision, or a stale entry"
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_each_agency_sees_only_its_own_endpoint_by_endpoint(
+    request: pytest.FixtureRequest, service_factory: ServiceFactory, backend: str
+) -> None:
+    overrides: dict[str, Any] = {}
+    if backend == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+    failures: dict[str, str] = {}
+    with agencies_world(service_factory, **overrides) as world:
+        _populate(world)
+        for route in sorted(BY_ID):
+            try:
+                check_by_id(world, route)
+            except AssertionError as exc:
+                failures[route] = str(exc)[:1000]
+        for route in sorted(LISTS):
+            try:
+                for agency in AGENCIES:
+                    LISTS[route](world, agency)
+            except AssertionError as exc:
+                failures[route] = str(exc)[:1000]
+    assert not failures, "\n\n".join(f"{route}: {text}" for route, text in failures.items())
+
+
+# --- keys and shared tables ------------------------------------------------------------------
+
+
+def test_key_management_stays_within_the_agency_unless_granted(
+    service_factory: ServiceFactory,
+) -> None:
+    with agencies_world(service_factory) as world:
+
+        def create(who: str, **body: Any) -> Any:
+            return world.call(who, "POST", "/v1/keys", json={"role": "analyst", **body})
+
+        made = create("north:admin", name="north spare")
+        assert made.status_code == 201, made.text
+        spare = made.json()
+        assert (spare["agency"], spare["cross_agency"]) == ("north", False)
+        assert "key" not in world.ok("north:admin", "/v1/keys").json()["keys"][0]
+        for body in ({"agency": "south"}, {"cross_agency": True}):
+            refused = create("north:admin", **body)
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["error"]["code"] == "agency_forbidden"
+        assert create("north:admin", agency="South!").status_code == 422
+        assert create("cross:admin", role="submitter", cross_agency=True).status_code == 422
+        south = create("cross:admin", agency="south", name="south spare")
+        assert south.status_code == 201 and south.json()["agency"] == "south"
+        granted = create("cross:admin", cross_agency=True)
+        assert granted.status_code == 201 and granted.json()["cross_agency"] is True
+        new_key = {"Authorization": f"Bearer {spare['key']}"}
+        assert world.svc.client.get("/v1/reviews", headers=new_key).status_code == 200
+
+        # Revoking: another agency's prefix is not found; one's own, or any with the grant, is.
+        south_prefix = south.json()["prefix"]
+        assert world.call("north:admin", "DELETE", f"/v1/keys/{south_prefix}").status_code == 404
+        revoked = world.call("north:admin", "DELETE", f"/v1/keys/{spare['prefix']}")
+        assert revoked.status_code == 200 and revoked.json() == {"revoked": 1}
+        assert world.svc.client.get("/v1/reviews", headers=new_key).status_code == 401
+        assert world.call("cross:admin", "DELETE", f"/v1/keys/{south_prefix}").status_code == 200
+        with world.svc.db.session() as session:
+            row = session.scalar(select(ApiKey).where(ApiKey.prefix == south_prefix))
+            assert row is not None and row.revoked_at is not None and row.agency == "south"
+
+
+def test_correspondence_tables_are_shared_their_drafts_not(
+    service_factory: ServiceFactory,
+) -> None:
+    with agencies_world(service_factory) as world:
+        table = "national_code,title,iccs_code\nN1,Hurto de celular sin violencia,050221\n"
+        imported = world.call(
+            "north:admin",
+            "POST",
+            "/v1/correspondences/shared-scheme/import",
+            files={"file": ("t.csv", table.encode(), "text/csv")},
+        )
+        assert imported.status_code == 200, imported.text
+        rows = world.ok("south:analyst", "/v1/correspondences/shared-scheme").json()["rows"]
+        assert [row["iccs_code"] for row in rows] == ["050221"]  # the table is everyone's
+        drafted = world.call(
+            "south:admin",
+            "POST",
+            "/v1/correspondences/south-scheme/draft",
+            files={"file": ("t.csv", b"national_code,title\nS1,Robo con violencia\n", "text/csv")},
+        )
+        assert drafted.status_code == 200, drafted.text
+        source = drafted.json()["review_source"]
+        assert len(_review_ids(world, "south:analyst", batch=source)) == 1
+        assert _review_ids(world, "north:analyst", batch=source) == set()
+
+
+def test_new_keys_default_to_the_default_agency_and_principals_carry_theirs(
+    svc: Service,
+) -> None:
+    listing = svc.client.get("/v1/keys", headers=svc.headers("admin")).json()["keys"]
+    assert {(k["agency"], k["cross_agency"]) for k in listing} == {("default", False)}
+    authenticator = svc.app.state.authenticator
+    principal = authenticator.authenticate(svc.keys["analyst"])
+    assert (principal.agency, principal.cross_agency) == ("default", False)

@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from service.api_keys import create_api_key
+from service.config import MemorySettings
 from service.db.models import ApiKey, Batch, Classification, ReviewAuditEvent, ReviewItem
 from tests.service.conftest import Service, ServiceFactory
 from tests.service.test_batches import worker
@@ -37,6 +38,7 @@ TEXTS = {
     "south": [SHARED_TEXT, "graffiti sprayed on the school wall", "fraud"],
 }
 BATCH_ROWS = {"north": 12, "south": 7}  # different sizes, so counts tell the agencies apart
+RECODED = "0701"  # north's analysts recode SHARED_TEXT to this (fraud: not what the model says)
 BATCH_TEXTS = ["lost wallet reported", "missing person report", "theft of a pedal cycle"]
 
 # Routes holding no agency's stored data: health, the static taxonomy, the one served model,
@@ -157,7 +159,7 @@ def _populate(world: World) -> None:
         "north:analyst",
         "POST",
         f"/v1/reviews/{north.decided}/decision",
-        json={"action": "recode", "code": "0201", "version": item["version"], "scope": "group"},
+        json={"action": "recode", "code": RECODED, "version": item["version"], "scope": "group"},
     )
     assert response.status_code == 200 and response.json()["applied_to"] == 1, response.text
     south_same = world.ok("south:analyst", f"/v1/reviews/{world.data['south'].api_ids[0]}")
@@ -172,6 +174,7 @@ def _populate(world: World) -> None:
 @contextmanager
 def agencies_world(service_factory: ServiceFactory, **overrides: Any) -> Iterator[World]:
     """An app with the keys of both agencies and the cross-agency ones; no data yet."""
+    overrides.setdefault("memory", MemorySettings(refresh_seconds=0))
     with service_factory(roles=("admin",), **overrides) as svc:  # a default-agency admin
         use_queue(svc, qc_rate=1.0)  # every record reaches the queue
         headers, key_ids = {}, {}
@@ -283,6 +286,8 @@ def check_reviews(world: World, agency: str) -> None:
     assert _review_ids(world, f"{agency}:analyst", agency=OTHER[agency]) == set()
     everyone = world.data["north"].items | world.data["south"].items
     assert _review_ids(world, "cross:analyst") == everyone
+    page = world.ok("cross:analyst", "/v1/reviews", state="all", limit=200).json()
+    assert {item["agency"] for item in page["items"] if item["id"] in mine} == {agency}
 
 
 def check_groups(world: World, agency: str) -> None:
@@ -394,6 +399,17 @@ LISTS: dict[str, Callable[[World, str], None]] = {
 }
 
 
+def check_decision_memory(world: World) -> None:
+    """North's decision is remembered for north's next records only."""
+    codes = {}
+    for agency in AGENCIES:
+        body = {"text": SHARED_TEXT}
+        response = world.call(f"{agency}:submitter", "POST", "/v1/classify", json=body)
+        assert response.status_code == 200, response.text
+        codes[agency] = response.json()["suggestions"][0]["code"]
+    assert codes["north"] == RECODED and codes["south"] != RECODED
+
+
 def _routes(routes: list[Any], prefix: str = "") -> Iterator[str]:
     """ "METHOD path" of every route, through included routers."""
     for route in routes:
@@ -438,6 +454,7 @@ def test_each_agency_sees_only_its_own_endpoint_by_endpoint(
                     LISTS[route](world, agency)
             except AssertionError as exc:
                 failures[route] = str(exc)[:1000]
+        check_decision_memory(world)
     assert not failures, "\n\n".join(f"{route}: {text}" for route, text in failures.items())
 
 

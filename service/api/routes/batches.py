@@ -68,6 +68,7 @@ def _out(batch: Batch) -> BatchOut:
         cancel_requested=batch.cancel_requested,
         model_version=batch.model_version,
         error=batch.error,
+        agency=batch.agency,
         created_at=batch.created_at,
         started_at=batch.started_at,
         finished_at=batch.finished_at,

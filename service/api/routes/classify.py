@@ -116,7 +116,7 @@ def classify(
 ) -> ClassificationOut | BatchClassificationOut:
     """Ranked ICCS suggestions for one text or a list; every result is stored for review."""
     items = _texts(request, settings)
-    predictor = memory.predictor(model.classifier)
+    predictor = memory.predictor(model.classifier, caller.agency)
     results, rows = classify_texts(
         model,
         items,

@@ -60,7 +60,7 @@ def draft_table(
     """Propose ICCS codes for every national code and queue them as one mapping project."""
     columns = TableColumns(code_column, title_column, description_column)
     rows = _rows(file.file.read(), columns, with_iccs=False)
-    predictor = memory.predictor(model.classifier)
+    predictor = memory.predictor(model.classifier, caller.agency)
     summary = store.draft(
         session,
         model,

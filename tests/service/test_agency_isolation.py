@@ -399,6 +399,21 @@ LISTS: dict[str, Callable[[World, str], None]] = {
 }
 
 
+def check_assignment(world: World) -> None:
+    """An item goes only to analysts who see its agency: its own, or cross-agency ones."""
+    item_id = world.data["north"].api_ids[-1]
+    item = world.ok("north:admin", f"/v1/reviews/{item_id}").json()
+    url = f"/v1/reviews/{item_id}/assign"
+    south = {"analyst_key_ids": [world.key_ids["south:analyst"]], "version": item["version"]}
+    refused = world.call("north:admin", "POST", url, json=south)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "unknown_analyst"
+    ours = [world.key_ids["north:analyst"], world.key_ids["cross:analyst"]]
+    body = {"analyst_key_ids": ours, "version": item["version"]}
+    assigned = world.call("north:admin", "POST", url, json=body)
+    assert assigned.status_code == 200 and assigned.json()["assignees"] == ours, assigned.text
+
+
 def check_decision_memory(world: World) -> None:
     """North's decision is remembered for north's next records only."""
     codes = {}
@@ -454,6 +469,7 @@ def test_each_agency_sees_only_its_own_endpoint_by_endpoint(
                     LISTS[route](world, agency)
             except AssertionError as exc:
                 failures[route] = str(exc)[:1000]
+        check_assignment(world)
         check_decision_memory(world)
     assert not failures, "\n\n".join(f"{route}: {text}" for route, text in failures.items())
 

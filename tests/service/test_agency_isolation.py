@@ -14,32 +14,26 @@ import csv
 import io
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy import select
 
-from service.api_keys import create_api_key
-from service.config import MemorySettings
-from service.db.models import ApiKey, Batch, Classification, ReviewAuditEvent, ReviewItem
+from tests.service.agency_world import (
+    AGENCIES,
+    BATCH_ROWS,
+    OTHER,
+    RECODED,
+    ROLES,
+    SHARED_TEXT,
+    AgencyData,
+    World,
+    agencies_world,
+    populate,
+    review_ids,
+)
 from tests.service.conftest import Service, ServiceFactory
-from tests.service.test_batches import worker
-from tests.service.test_reviews import use_queue
-
-AGENCIES = ("north", "south")
-OTHER = {"north": "south", "south": "north"}
-ROLES = ("submitter", "analyst", "admin")
-SHARED_TEXT = "common assault by beating"  # in both agencies: one text, two groups
-TEXTS = {
-    "north": [SHARED_TEXT, "theft of a pedal cycle", "lost wallet reported", "took something"],
-    "south": [SHARED_TEXT, "graffiti sprayed on the school wall", "fraud"],
-}
-BATCH_ROWS = {"north": 12, "south": 7}  # different sizes, so counts tell the agencies apart
-RECODED = "0701"  # north's analysts recode SHARED_TEXT to this (fraud: not what the model says)
-BATCH_TEXTS = ["lost wallet reported", "missing person report", "theft of a pedal cycle"]
 
 # Routes holding no agency's stored data: health, the static taxonomy, the one served model,
 # the HTML shells of the review and dashboard pages, the API documents.
@@ -70,122 +64,6 @@ SHARED = {
 }
 # Writes store under the caller's agency; the reads below prove it. Keys: test_key_management.
 WRITES = {"POST /v1/classify", "POST /v1/batches", "POST /v1/keys", "DELETE /v1/keys/{prefix}"}
-
-
-@dataclass
-class AgencyData:
-    api_ids: list[str] = field(default_factory=list)  # classifications stored over the API
-    batch_id: str = ""
-    items: set[str] = field(default_factory=set)  # review items, API and batch
-    decided: str = ""  # the API item of SHARED_TEXT, decided for its group
-
-    @property
-    def records(self) -> int:
-        return len(self.api_ids)
-
-
-@dataclass
-class World:
-    svc: Service
-    headers: dict[str, dict[str, str]]  # "north:analyst", "cross:admin", ... -> headers
-    key_ids: dict[str, int]
-    data: dict[str, AgencyData]
-
-    def call(self, who: str, method: str, url: str, **kwargs: Any) -> Any:
-        return self.svc.client.request(method, url, headers=self.headers[who], **kwargs)
-
-    def ok(self, who: str, url: str, **params: Any) -> Any:
-        response = self.call(who, "GET", url, params=params)
-        assert response.status_code == 200, (who, url, response.text)
-        return response
-
-
-def _add_key(svc: Service, role: str, agency: str, cross: bool = False) -> tuple[int, str]:
-    with svc.db.session() as session:
-        row, key = create_api_key(
-            session, role, f"{agency} {role}", agency=agency, cross_agency=cross
-        )
-        return row.id, key
-
-
-def _batch_csv(agency: str) -> bytes:
-    lines = ["case_id,offence"]
-    for i in range(BATCH_ROWS[agency]):
-        lines.append(f"{agency}-B{i},{BATCH_TEXTS[i % len(BATCH_TEXTS)]} {agency} ref {i % 4}")
-    return ("\n".join(lines) + "\n").encode()
-
-
-def _populate(world: World) -> None:
-    svc = world.svc
-    for agency in AGENCIES:
-        body = {
-            "items": [
-                {"id": str(i), "case_id": f"{agency}-{i}", "text": text}
-                for i, text in enumerate(TEXTS[agency])
-            ]
-        }
-        response = world.call(f"{agency}:submitter", "POST", "/v1/classify", json=body)
-        assert response.status_code == 200, response.text
-        world.data[agency].api_ids = [r["classification_id"] for r in response.json()["results"]]
-        response = world.call(
-            f"{agency}:submitter",
-            "POST",
-            "/v1/batches",
-            files={"file": ("backlog.csv", _batch_csv(agency), "text/csv")},
-            data={"id_column": "case_id", "text_column": "offence"},
-        )
-        assert response.status_code == 202, response.text
-        world.data[agency].batch_id = response.json()["id"]
-    for _ in AGENCIES:
-        assert worker(svc).run_once() == "succeeded"
-    with svc.db.session() as session:  # what each agency stored, as the database has it
-        for agency in AGENCIES:
-            data = world.data[agency]
-            rows = session.scalars(select(Classification).where(Classification.agency == agency))
-            stored = {str(row.id): row.source for row in rows}
-            assert set(data.api_ids) <= set(stored)
-            assert set(stored.values()) == {"api", data.batch_id}
-            assert session.get(Batch, data.batch_id).agency == agency  # type: ignore[union-attr]
-    for agency in AGENCIES:
-        page = world.ok(f"{agency}:analyst", "/v1/reviews", state="all", limit=200).json()
-        world.data[agency].items = {item["id"] for item in page["items"]}
-        assert set(world.data[agency].api_ids) <= world.data[agency].items  # qc_rate 1
-        assert len(world.data[agency].items) > len(world.data[agency].api_ids)  # batch rows too
-    north = world.data["north"]
-    north.decided = north.api_ids[0]
-    item = world.ok("north:analyst", f"/v1/reviews/{north.decided}").json()
-    assert item["group"]["size"] == 1  # the same text in south is not part of the group
-    response = world.call(
-        "north:analyst",
-        "POST",
-        f"/v1/reviews/{north.decided}/decision",
-        json={"action": "recode", "code": RECODED, "version": item["version"], "scope": "group"},
-    )
-    assert response.status_code == 200 and response.json()["applied_to"] == 1, response.text
-    south_same = world.ok("south:analyst", f"/v1/reviews/{world.data['south'].api_ids[0]}")
-    assert south_same.json()["state"] != "decided"  # north's decision stayed in north
-    with svc.db.session() as session:
-        events = session.scalars(select(ReviewAuditEvent)).all()
-        assert {(str(e.item_id), e.agency) for e in events} == {(north.decided, "north")}
-        stored_item = session.get(ReviewItem, uuid.UUID(north.decided))
-        assert stored_item is not None and stored_item.agency == "north"
-
-
-@contextmanager
-def agencies_world(service_factory: ServiceFactory, **overrides: Any) -> Iterator[World]:
-    """An app with the keys of both agencies and the cross-agency ones; no data yet."""
-    overrides.setdefault("memory", MemorySettings(refresh_seconds=0))
-    with service_factory(roles=("admin",), **overrides) as svc:  # a default-agency admin
-        use_queue(svc, qc_rate=1.0)  # every record reaches the queue
-        headers, key_ids = {}, {}
-        for agency in AGENCIES:
-            for role in ROLES:
-                key_ids[f"{agency}:{role}"], key = _add_key(svc, role, agency)
-                headers[f"{agency}:{role}"] = {"Authorization": f"Bearer {key}"}
-        for role in ("analyst", "admin"):
-            key_ids[f"cross:{role}"], key = _add_key(svc, role, "hq", cross=True)
-            headers[f"cross:{role}"] = {"Authorization": f"Bearer {key}"}
-        yield World(svc, headers, key_ids, {agency: AgencyData() for agency in AGENCIES})
 
 
 # --- lookups by id ---------------------------------------------------------------------------
@@ -270,22 +148,17 @@ def _csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _review_ids(world: World, who: str, **params: Any) -> set[str]:
-    page = world.ok(who, "/v1/reviews", state="all", limit=200, **params).json()
-    return {item["id"] for item in page["items"]}
-
-
 def _expected_records(world: World, agency: str) -> int:
     return world.data[agency].records + BATCH_ROWS[agency]
 
 
 def check_reviews(world: World, agency: str) -> None:
     mine = world.data[agency].items
-    assert _review_ids(world, f"{agency}:analyst") == mine
-    assert _review_ids(world, "cross:analyst", agency=agency) == mine
-    assert _review_ids(world, f"{agency}:analyst", agency=OTHER[agency]) == set()
+    assert review_ids(world, f"{agency}:analyst") == mine
+    assert review_ids(world, "cross:analyst", agency=agency) == mine
+    assert review_ids(world, f"{agency}:analyst", agency=OTHER[agency]) == set()
     everyone = world.data["north"].items | world.data["south"].items
-    assert _review_ids(world, "cross:analyst") == everyone
+    assert review_ids(world, "cross:analyst") == everyone
     page = world.ok("cross:analyst", "/v1/reviews", state="all", limit=200).json()
     assert {item["agency"] for item in page["items"] if item["id"] in mine} == {agency}
 
@@ -457,7 +330,7 @@ def test_each_agency_sees_only_its_own_endpoint_by_endpoint(
         overrides["database_url"] = request.getfixturevalue("postgres_url")
     failures: dict[str, str] = {}
     with agencies_world(service_factory, **overrides) as world:
-        _populate(world)
+        populate(world)
         for route in sorted(BY_ID):
             try:
                 check_by_id(world, route)
@@ -472,80 +345,3 @@ def test_each_agency_sees_only_its_own_endpoint_by_endpoint(
         check_assignment(world)
         check_decision_memory(world)
     assert not failures, "\n\n".join(f"{route}: {text}" for route, text in failures.items())
-
-
-# --- keys and shared tables ------------------------------------------------------------------
-
-
-def test_key_management_stays_within_the_agency_unless_granted(
-    service_factory: ServiceFactory,
-) -> None:
-    with agencies_world(service_factory) as world:
-
-        def create(who: str, **body: Any) -> Any:
-            return world.call(who, "POST", "/v1/keys", json={"role": "analyst", **body})
-
-        made = create("north:admin", name="north spare")
-        assert made.status_code == 201, made.text
-        spare = made.json()
-        assert (spare["agency"], spare["cross_agency"]) == ("north", False)
-        assert "key" not in world.ok("north:admin", "/v1/keys").json()["keys"][0]
-        for body in ({"agency": "south"}, {"cross_agency": True}):
-            refused = create("north:admin", **body)
-            assert refused.status_code == 403, refused.text
-            assert refused.json()["error"]["code"] == "agency_forbidden"
-        assert create("north:admin", agency="South!").status_code == 422
-        assert create("cross:admin", role="submitter", cross_agency=True).status_code == 422
-        south = create("cross:admin", agency="south", name="south spare")
-        assert south.status_code == 201 and south.json()["agency"] == "south"
-        granted = create("cross:admin", cross_agency=True)
-        assert granted.status_code == 201 and granted.json()["cross_agency"] is True
-        new_key = {"Authorization": f"Bearer {spare['key']}"}
-        assert world.svc.client.get("/v1/reviews", headers=new_key).status_code == 200
-
-        # Revoking: another agency's prefix is not found; one's own, or any with the grant, is.
-        south_prefix = south.json()["prefix"]
-        assert world.call("north:admin", "DELETE", f"/v1/keys/{south_prefix}").status_code == 404
-        revoked = world.call("north:admin", "DELETE", f"/v1/keys/{spare['prefix']}")
-        assert revoked.status_code == 200 and revoked.json() == {"revoked": 1}
-        assert world.svc.client.get("/v1/reviews", headers=new_key).status_code == 401
-        assert world.call("cross:admin", "DELETE", f"/v1/keys/{south_prefix}").status_code == 200
-        with world.svc.db.session() as session:
-            row = session.scalar(select(ApiKey).where(ApiKey.prefix == south_prefix))
-            assert row is not None and row.revoked_at is not None and row.agency == "south"
-
-
-def test_correspondence_tables_are_shared_their_drafts_not(
-    service_factory: ServiceFactory,
-) -> None:
-    with agencies_world(service_factory) as world:
-        table = "national_code,title,iccs_code\nN1,Hurto de celular sin violencia,050221\n"
-        imported = world.call(
-            "north:admin",
-            "POST",
-            "/v1/correspondences/shared-scheme/import",
-            files={"file": ("t.csv", table.encode(), "text/csv")},
-        )
-        assert imported.status_code == 200, imported.text
-        rows = world.ok("south:analyst", "/v1/correspondences/shared-scheme").json()["rows"]
-        assert [row["iccs_code"] for row in rows] == ["050221"]  # the table is everyone's
-        drafted = world.call(
-            "south:admin",
-            "POST",
-            "/v1/correspondences/south-scheme/draft",
-            files={"file": ("t.csv", b"national_code,title\nS1,Robo con violencia\n", "text/csv")},
-        )
-        assert drafted.status_code == 200, drafted.text
-        source = drafted.json()["review_source"]
-        assert len(_review_ids(world, "south:analyst", batch=source)) == 1
-        assert _review_ids(world, "north:analyst", batch=source) == set()
-
-
-def test_new_keys_default_to_the_default_agency_and_principals_carry_theirs(
-    svc: Service,
-) -> None:
-    listing = svc.client.get("/v1/keys", headers=svc.headers("admin")).json()["keys"]
-    assert {(k["agency"], k["cross_agency"]) for k in listing} == {("default", False)}
-    authenticator = svc.app.state.authenticator
-    principal = authenticator.authenticate(svc.keys["analyst"])
-    assert (principal.agency, principal.cross_agency) == ("default", False)

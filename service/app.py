@@ -20,6 +20,7 @@ from service.api.routes import (
     correspondences,
     dashboard,
     health,
+    keys,
     models,
     reports,
     reviews,
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(taxonomy.router)
     app.include_router(classify.router)
     app.include_router(models.router)
+    app.include_router(keys.router)
     app.include_router(batches.router)
     app.include_router(dashboard.router)  # before reviews: /reviews/{item_id} would take it
     app.include_router(reviews.router)

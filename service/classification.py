@@ -19,6 +19,7 @@ from iccs.hierarchy import NONE_CODE
 from iccs.language import guess_language as guess_text_language
 from iccs.serving import CORRESPONDENCE_SOURCE, validated_prediction
 from iccs.taxonomy import Language, load_taxonomy
+from service.agencies import DEFAULT_AGENCY
 from service.db.base import utcnow
 from service.db.models import Classification
 from service.model_holder import ServedModel
@@ -106,6 +107,7 @@ def classify_texts(
     *,
     source: str = "api",
     api_key_id: int | None = None,
+    agency: str = DEFAULT_AGENCY,
     suggest: Callable[[list[str], int, list[str | None]], list[Prediction]] | None = None,
     validated: Mapping[tuple[str, str], str] | None = None,
 ) -> tuple[list[ClassificationResult], list[Classification]]:
@@ -114,6 +116,7 @@ def classify_texts(
     `suggest(texts, top_k, languages)` defaults to the model's own; the API passes the
     batcher's. A client's `language` chooses the model's blend for its text. `validated` maps
     (scheme, national code) to a validated ICCS code: items carrying one skip the model.
+    `agency` is the submitting key's: the stored rows are visible only within it.
     """
     validated = validated or {}
 
@@ -163,6 +166,7 @@ def classify_texts(
                 taxonomy_version=model.taxonomy_version,
                 source=item_source,
                 api_key_id=api_key_id,
+                agency=agency,
                 created_at=now,
             )
         )

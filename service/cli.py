@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from service.agencies import DEFAULT_AGENCY, AgencyError, check_agency
 from service.api_keys import ROLES
 from service.correspondence.cli import correspondence_app
 from service.jobs.cli import worker
@@ -52,7 +53,9 @@ def _development_key(database: Database, data_dir: Path) -> str:
             key = key_file.read_text().strip()
             if find_active_key(session, key) is not None:
                 return key
-        _, key = create_api_key(session, "admin", "development", environment="development")
+        _, key = create_api_key(
+            session, "admin", "development", environment="development", cross_agency=True
+        )
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.touch(mode=0o600)
     key_file.write_text(key + "\n")
@@ -145,6 +148,12 @@ def serve(
 def keys_create(
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
     name: Annotated[str, typer.Option(help="Who or what uses the key.")] = "",
+    agency: Annotated[
+        str, typer.Option(help="The agency whose data the key stores and sees (a short slug).")
+    ] = DEFAULT_AGENCY,
+    cross_agency: Annotated[
+        bool, typer.Option("--cross-agency", help="Analyst or admin: see every agency's data.")
+    ] = False,
 ) -> None:
     """Create a key and print it, alone, on stdout (it is not shown again)."""
     from service.api_keys import create_api_key
@@ -152,17 +161,30 @@ def keys_create(
     if role not in ROLES:
         _say(f"error: unknown role {role!r}; one of {', '.join(ROLES)}")
         raise typer.Exit(2)
+    try:
+        check_agency(agency)
+    except AgencyError as exc:
+        _say(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if cross_agency and role == "submitter":
+        _say("error: only analyst and admin keys can have the cross-agency grant")
+        raise typer.Exit(2)
     settings, database = _database()
     with database.session() as session:
-        row, key = create_api_key(session, role, name, environment=settings.env)
-        _say(f"created {row.role} key {row.prefix}… ({row.name})")
+        row, key = create_api_key(
+            session, role, name, environment=settings.env, agency=agency, cross_agency=cross_agency
+        )
+        grant = ", every agency" if row.cross_agency else ""
+        _say(f"created {row.role} key {row.prefix}… ({row.name}; agency {row.agency}{grant})")
     database.dispose()
     print(key)
 
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List keys (prefix, role, name, created, environment, revoked); never the keys."""
+    """List keys (prefix, role, agency, name, created, environment, revoked); never the keys.
+
+    The agency is shown as `AGENCY+` for a key with the cross-agency grant."""
     from service.api_keys import list_keys
 
     _, database = _database()
@@ -170,9 +192,10 @@ def keys_list() -> None:
         for row in list_keys(session):
             revoked = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
             made_in = row.environment or "-"
+            agency = row.agency + ("+" if row.cross_agency else "")
             print(
-                f"{row.prefix}  {row.role:<9}  {row.name}  {row.created_at:%Y-%m-%d}  "
-                f"{made_in:<11}  {revoked}"
+                f"{row.prefix}  {row.role:<9}  {agency:<16}  {row.name}  "
+                f"{row.created_at:%Y-%m-%d}  {made_in:<11}  {revoked}"
             )
     database.dispose()
 

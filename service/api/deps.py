@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from service.agencies import AGENCY_PATTERN, AgencyScope
 from service.api.errors import APIError
 from service.api_keys import ROLE_RANK, Principal
 from service.auth import Authenticator
@@ -187,3 +188,25 @@ def require_role(role: str) -> Callable[..., Awaitable[Principal]]:
 SubmitterDep = Annotated[Principal, Depends(require_role("submitter"))]
 AnalystDep = Annotated[Principal, Depends(require_role("analyst"))]
 AdminDep = Annotated[Principal, Depends(require_role("admin"))]
+
+
+async def caller_scope(
+    request: Request,
+    agency: Annotated[
+        str | None,
+        Query(
+            pattern=AGENCY_PATTERN,
+            description="Only this agency's data (for keys with the cross-agency grant; other "
+            "keys see only their own agency's, and nothing under another's name).",
+            examples=["met-police"],
+        ),
+    ] = None,
+) -> AgencyScope:
+    """The agencies whose stored data the caller sees, narrowed to `agency` when asked.
+
+    Taken from the principal the role check already resolved (no query of its own)."""
+    principal = await authenticate(request)
+    return principal.scope.narrowed(agency)
+
+
+AgencyScopeDep = Annotated[AgencyScope, Depends(caller_scope)]

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from iccs.classifier import Prediction
 from iccs.hierarchy import NONE_CODE, NONE_TITLE
 from iccs.taxonomy import load_taxonomy
+from service.agencies import DEFAULT_AGENCY
 from service.classification import TextToClassify, classify_texts
 from service.correspondence.tables import NationalRow
 from service.db.base import utcnow
@@ -102,10 +103,12 @@ def draft(
     rows: Sequence[NationalRow],
     suggest: Suggest | None = None,
     top_k: int = 3,
+    agency: str = DEFAULT_AGENCY,
 ) -> DraftSummary:
     """Propose ICCS codes for the national codes not yet in the table and queue them for
     validation; codes already in the table are left as they are, except drafts whose review
-    item the retention purge deleted, which are queued again."""
+    item the retention purge deleted, which are queued again. The table is shared by every
+    agency; its review items are the drafting `agency`'s."""
     check_scheme(scheme)
     existing = _existing(session, scheme)
 
@@ -116,7 +119,7 @@ def draft(
     new = [r for r in rows if needs_draft(r)]
     source = project_source(scheme)
     items = [TextToClassify(r.text, language=r.language) for r in new]
-    _, stored = classify_texts(model, items, top_k, source=source, suggest=suggest)
+    _, stored = classify_texts(model, items, top_k, source=source, suggest=suggest, agency=agency)
     now = utcnow()
     for row, classification in zip(new, stored, strict=True):
         classification.needs_review = True  # every drafted row waits for a person

@@ -42,6 +42,7 @@ class BatchSpec:
     cancel_requested: bool
     scheme: str | None = None
     national_code_column: str | None = None
+    agency: str | None = None
 
 
 class LeaseKeeper:
@@ -88,6 +89,7 @@ def _spec(database: Database, batch_id: str) -> BatchSpec:
             batch.cancel_requested,
             batch.scheme,
             batch.national_code_column,
+            batch.agency,
         )
 
 
@@ -180,7 +182,7 @@ def run_batch(
             try:
                 run_bulk(
                     job,
-                    LocalSuggester(load_predictor(database, model.classifier)),
+                    LocalSuggester(load_predictor(database, model.classifier, spec.agency)),
                     store=checkpoints,
                     should_stop=lambda: (
                         stop.is_set()

@@ -117,6 +117,7 @@ def _review_classification(batch: Batch, row: ReviewRow) -> Classification:
         taxonomy_version=batch.taxonomy_version or "",
         source=batch.id,
         api_key_id=batch.api_key_id,
+        agency=batch.agency,  # the batch's, whoever runs it
     )
 
 

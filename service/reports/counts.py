@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from iccs.hierarchy import NONE_CODE
 from iccs.tags import CYBER_RELATED, TAGS
 from iccs.taxonomy import CodeError, load_taxonomy
+from service.agencies import ALL_AGENCIES, AgencyScope
 from service.config import Settings
 from service.db.models import Batch, Classification, ReviewItem
 from service.jobs.results import REJECTED, TagKey, model_tags, result_counts
@@ -43,6 +44,7 @@ class CountQuery:
     batch_id: str | None = None
     period_from: datetime | None = None  # inclusive; naive times are UTC
     period_to: datetime | None = None  # exclusive
+    agencies: AgencyScope = ALL_AGENCIES  # whose records are counted
 
 
 @dataclass
@@ -87,7 +89,7 @@ def _api_records(session: Session, query: CountQuery) -> Iterator[tuple[str, dic
     statement = (
         select(Classification.top_code, Classification.tags, ReviewItem)
         .outerjoin(ReviewItem, ReviewItem.id == Classification.id)
-        .where(Classification.source == "api")
+        .where(Classification.source == "api", query.agencies.where(Classification.agency))
     )
     if query.period_from is not None:
         statement = statement.where(Classification.created_at >= as_utc(query.period_from))
@@ -123,7 +125,9 @@ def _records(session: Session, settings: Settings, query: CountQuery) -> Iterato
     if query.batch_id is None:
         for code, tags in _api_records(session, query):
             yield code, tags, 1
-    batches = select(Batch.id, Batch.created_at).where(Batch.state == "succeeded")
+    batches = select(Batch.id, Batch.created_at).where(
+        Batch.state == "succeeded", query.agencies.where(Batch.agency)
+    )
     if query.batch_id is not None:
         batches = batches.where(Batch.id == query.batch_id)
     for batch_id, created_at in session.execute(batches).all():

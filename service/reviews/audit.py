@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.agencies import AgencyScope
 from service.api_keys import Principal
 from service.db.base import utcnow
 from service.db.models import ReviewAuditEvent, ReviewItem
@@ -57,6 +58,7 @@ def record(
         model_version=item.model_version,
         comment=comment,
         created_at=utcnow(),
+        agency=item.agency,
     )
     session.add(event)
     return event
@@ -69,15 +71,17 @@ def events_for(session: Session, item_id: uuid.UUID) -> list[ReviewAuditEvent]:
 
 def list_events(
     session: Session,
+    scope: AgencyScope,
     *,
     actor_key_id: int | None = None,
     action: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[ReviewAuditEvent], int]:
-    """Newest first, optionally one analyst's or one action's."""
-    query = select(ReviewAuditEvent)
-    count = select(func.count()).select_from(ReviewAuditEvent)
+    """Newest first, within the agencies of `scope`, optionally one analyst's or one action's."""
+    in_scope = scope.where(ReviewAuditEvent.agency)
+    query = select(ReviewAuditEvent).where(in_scope)
+    count = select(func.count()).select_from(ReviewAuditEvent).where(in_scope)
     if actor_key_id is not None:
         query = query.where(ReviewAuditEvent.actor_key_id == actor_key_id)
         count = count.where(ReviewAuditEvent.actor_key_id == actor_key_id)

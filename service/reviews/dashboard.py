@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from service.agencies import AgencyScope
 from service.config import Settings
 from service.db.models import ApiKey, Batch, Classification, ReviewItem
 from service.jobs.results import REJECTED, result_counts
@@ -62,6 +63,7 @@ def _api_tallies(session: Session, scope: DashboardScope) -> list[Tally]:
         return []
     day = func.date(Classification.created_at)
     query = select(day, Classification.top_code, Classification.needs_review, func.count()).where(
+        scope.agencies.where(Classification.agency),
         Classification.source == "api",
         Classification.created_at >= scope.start,
         Classification.created_at < scope.end,
@@ -81,7 +83,10 @@ def _batches(session: Session, scope: DashboardScope) -> list[Batch]:
     if scope.batch == "api":
         return []
     query = select(Batch).where(
-        Batch.state == "succeeded", Batch.finished_at >= scope.start, Batch.finished_at < scope.end
+        scope.agencies.where(Batch.agency),
+        Batch.state == "succeeded",
+        Batch.finished_at >= scope.start,
+        Batch.finished_at < scope.end,
     )
     if scope.batch is not None:
         query = query.where(Batch.id == scope.batch)
@@ -131,7 +136,7 @@ def _backlog(session: Session, scope: DashboardScope) -> list[dict[str, Any]]:
 
 
 def _review_filters(scope: DashboardScope) -> list[Any]:
-    where: list[Any] = []
+    where: list[Any] = [scope.agencies.where(ReviewItem.agency)]
     if scope.batch is not None:
         where.append(ReviewItem.source == scope.batch)
     if scope.code is not None:
@@ -195,14 +200,25 @@ def _agreement(session: Session, scope: DashboardScope, split: Breakdown) -> dic
     }
 
 
-def _choices(session: Session) -> dict[str, Any]:
-    """What the filters offer: recent batches and the keys that submitted records."""
+def _choices(session: Session, agencies: AgencyScope) -> dict[str, Any]:
+    """What the filters offer: recent batches and the keys that submitted records (of the
+    agencies in scope)."""
     batches = session.scalars(
-        select(Batch).where(Batch.state == "succeeded").order_by(Batch.finished_at.desc()).limit(50)
+        select(Batch)
+        .where(Batch.state == "succeeded", agencies.where(Batch.agency))
+        .order_by(Batch.finished_at.desc())
+        .limit(50)
     ).all()
-    submitted = select(Classification.api_key_id).distinct().union(select(Batch.api_key_id))
+    submitted = (
+        select(Classification.api_key_id)
+        .where(agencies.where(Classification.agency))
+        .distinct()
+        .union(select(Batch.api_key_id).where(agencies.where(Batch.agency)))
+    )
     keys = session.execute(
-        select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(submitted)).order_by(ApiKey.name)
+        select(ApiKey.id, ApiKey.name)
+        .where(ApiKey.id.in_(submitted), agencies.where(ApiKey.agency))
+        .order_by(ApiKey.name)
     ).all()
     return {
         "batches": [{"batch": "api", "label": "API requests"}]
@@ -278,6 +294,6 @@ def dashboard(
         ],
         "backlog": _backlog(session, scope),
         "agreement": _agreement(session, scope, split),
-        "choices": _choices(session),
+        "choices": _choices(session, scope.agencies),
         "generated_at": now,
     }

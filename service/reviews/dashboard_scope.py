@@ -1,6 +1,6 @@
 """What the dashboard looks at: a period, optionally one batch (or the API) and one submitting
 key, and a level of the ICCS tree (all sections, or the children of the section, division or
-group drilled into)."""
+group drilled into); always within the agencies the caller sees."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from iccs.hierarchy import NONE_CODE, NONE_TITLE
 from iccs.taxonomy import CodeError, load_taxonomy
+from service.agencies import ALL_AGENCIES, AgencyScope
 from service.reviews.errors import InvalidReview
 
 DEFAULT_DAYS = 30
@@ -24,6 +25,7 @@ class DashboardScope:
     batch: str | None = None  # "api" or a batch id
     api_key_id: int | None = None
     code: str | None = None  # drilled into; None = all sections
+    agencies: AgencyScope = ALL_AGENCIES
 
     @classmethod
     def make(
@@ -34,6 +36,7 @@ class DashboardScope:
         batch: str | None = None,
         api_key_id: int | None = None,
         code: str | None = None,
+        agencies: AgencyScope = ALL_AGENCIES,
     ) -> DashboardScope:
         """Defaults to the last 30 days; 422 for a reversed or too long period or a code
         without children to drill into."""
@@ -51,7 +54,7 @@ class DashboardScope:
                 raise InvalidReview(f"unknown ICCS code {code!r}", code="invalid_code") from None
             if taxonomy.is_leaf(code):
                 raise InvalidReview(f"{code} has no finer codes", code="invalid_code")
-        return cls(since, until, batch, api_key_id, code)
+        return cls(since, until, batch, api_key_id, code, agencies)
 
     @property
     def start(self) -> datetime:

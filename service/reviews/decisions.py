@@ -286,8 +286,12 @@ def assign(
         )
     ids = list(dict.fromkeys(analyst_key_ids))
     keys = session.scalars(select(ApiKey).where(ApiKey.id.in_(ids))).all()
-    usable = {
-        k.id for k in keys if k.revoked_at is None and ROLE_RANK[k.role] >= ROLE_RANK["analyst"]
+    usable = {  # active analysts who see the item's agency
+        k.id
+        for k in keys
+        if k.revoked_at is None
+        and ROLE_RANK[k.role] >= ROLE_RANK["analyst"]
+        and (k.cross_agency or k.agency == item.agency)
     }
     unknown = [i for i in ids if i not in usable]
     if unknown:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from iccs.language import guess_language
 from iccs.tags import TAGS
+from service.agencies import AgencyScope
 from service.db import Database
 from service.db.models import Classification, ReviewItem
 from service.reviews.stats import as_utc
@@ -62,12 +63,19 @@ def _row(item: ReviewItem, text: str, language: str | None) -> list[Any]:
     ]
 
 
-def export_csv(database: Database, since: datetime | None = None) -> Iterator[str]:
-    """CSV text in chunks, oldest decision first (its own session: it outlives the request's)."""
+def export_csv(
+    database: Database, scope: AgencyScope, since: datetime | None = None
+) -> Iterator[str]:
+    """CSV text in chunks, oldest decision first, of the agencies in `scope` (its own session:
+    it outlives the request's)."""
     query = (
         select(ReviewItem, Classification.text, Classification.language)
         .join(Classification, Classification.id == ReviewItem.id)
-        .where(ReviewItem.state == "decided", ReviewItem.final_code.is_not(None))
+        .where(
+            ReviewItem.state == "decided",
+            ReviewItem.final_code.is_not(None),
+            scope.where(ReviewItem.agency),
+        )
         .order_by(ReviewItem.decided_at, ReviewItem.id)
     )
     if since is not None:

@@ -43,12 +43,14 @@ class GroupDecision:
 
 
 def _members_where(
-    group: str, state: str, item_id: uuid.UUID, actor: Principal, coding: bool
+    group: str, agency: str, state: str, item_id: uuid.UUID, actor: Principal, coding: bool
 ) -> list[Any]:
     """The other items of the group in this state (not yet coded by this actor, for a coding);
-    assignment is checked apart, in Python, as it is a JSON list."""
+    assignment is checked apart, in Python, as it is a JSON list. A group never spans agencies:
+    one agency's decision is not applied to another's records."""
     where: list[Any] = [
         ReviewItem.group_key == group,
+        ReviewItem.agency == agency,
         ReviewItem.state == state,
         ReviewItem.id != item_id,
     ]
@@ -67,6 +69,7 @@ def _may_decide(assignees: list[int], actor: Principal) -> bool:
 def group_members(
     session: Session,
     group: str,
+    agency: str,
     state: str,
     item_id: uuid.UUID,
     actor: Principal,
@@ -75,7 +78,7 @@ def group_members(
     """The open items (in `state`) a decision of `actor` on item `item_id` also applies to."""
     if state == "decided":
         return []
-    where = _members_where(group, state, item_id, actor, action in CODING_ACTIONS)
+    where = _members_where(group, agency, state, item_id, actor, action in CODING_ACTIONS)
     query = select(ReviewItem).where(*where).execution_options(populate_existing=True)
     members = session.scalars(query.order_by(ReviewItem.created_at, ReviewItem.id))
     return [m for m in members if _may_decide(m.assignees, actor)]
@@ -87,7 +90,7 @@ def group_summary(session: Session, item: ReviewItem, actor: Principal) -> dict[
     sources: dict[str, int] = defaultdict(int)
     if item.state != "decided":
         sources[item.source] += 1
-        where = _members_where(item.group_key, item.state, item.id, actor, coding=True)
+        where = _members_where(item.group_key, item.agency, item.state, item.id, actor, coding=True)
         for source, n in session.execute(
             select(ReviewItem.source, func.count()).where(*where).group_by(ReviewItem.source)
         ):
@@ -206,6 +209,7 @@ def _event(
         "model_version": member.model_version,
         "comment": decision.comment,
         "created_at": now,
+        "agency": member.agency,
     }
 
 
@@ -217,7 +221,9 @@ def decide_group(
     state = item.state if item is not None else "decided"
     decided = decide(session, item_id, actor, decision)
     # The rest of the group as it is now, in the state the decided item was in.
-    members = group_members(session, decided.group_key, state, item_id, actor, decision.action)
+    members = group_members(
+        session, decided.group_key, decided.agency, state, item_id, actor, decision.action
+    )
     if not members:
         return GroupDecision(decided, 1)
     code = None
@@ -238,21 +244,24 @@ def list_groups(
     session: Session, queue: ReviewQueue, filters: ReviewFilters, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Groups of items matching the filters, most useful first (sum of uncertainty), each with
-    its size, sources and one item to open it by; and how many groups there are."""
+    its size, sources and one item to open it by; and how many groups there are. A group is one
+    agency's (a cross-agency view lists the same text once per agency)."""
     matching = filters.apply(select(ReviewItem.id)).subquery()
     in_filter = ReviewItem.id.in_(select(matching.c.id))
-    total = session.scalar(select(func.count(func.distinct(ReviewItem.group_key))).where(in_filter))
+    grouping = (ReviewItem.agency, ReviewItem.group_key)
+    distinct_groups = select(*grouping).where(in_filter).group_by(*grouping).subquery()
+    total = session.scalar(select(func.count()).select_from(distinct_groups))
     weight = func.sum(queue.uncertainty())
     rows = session.execute(
         select(
-            ReviewItem.group_key,
+            *grouping,
             func.count().label("items"),
             func.min(ReviewItem.confidence).label("min_confidence"),
             func.min(cast(ReviewItem.id, String)).label("first_id"),
         )
         .where(in_filter)
-        .group_by(ReviewItem.group_key)
-        .order_by(weight.desc(), ReviewItem.group_key)
+        .group_by(*grouping)
+        .order_by(weight.desc(), ReviewItem.group_key, ReviewItem.agency)
         .limit(limit)
         .offset(offset)
     ).all()
@@ -265,10 +274,12 @@ def list_groups(
             "items": int(row.items),
             "min_confidence": float(row.min_confidence),
             "item_id": uuid.UUID(str(row.first_id)),
-            "by_state": states[row.group_key],
+            "by_state": states[(row.agency, row.group_key)],
             "sources": [
                 {"source": s, "items": n}
-                for s, n in sorted(sources[row.group_key].items(), key=lambda kv: (-kv[1], kv[0]))
+                for s, n in sorted(
+                    sources[(row.agency, row.group_key)].items(), key=lambda kv: (-kv[1], kv[0])
+                )
             ],
         }
         for row in rows
@@ -278,12 +289,13 @@ def list_groups(
 
 def _counts_by(
     session: Session, column: Any, where: Any, keys: list[str]
-) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for group, value, n in session.execute(
-        select(ReviewItem.group_key, column, func.count())
+) -> dict[tuple[str, str], dict[str, int]]:
+    """Items per value of `column`, by (agency, group key)."""
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for agency, group, value, n in session.execute(
+        select(ReviewItem.agency, ReviewItem.group_key, column, func.count())
         .where(where, ReviewItem.group_key.in_(keys))
-        .group_by(ReviewItem.group_key, column)
+        .group_by(ReviewItem.agency, ReviewItem.group_key, column)
     ):
-        counts[group][value] = int(n)
+        counts[(agency, group)][value] = int(n)
     return counts

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from iccs.hierarchy import NONE_CODE
 from iccs.taxonomy import load_taxonomy
 from iccs.text import normalize
+from service.agencies import ALL_AGENCIES, AgencyScope
 from service.api_keys import Principal
 from service.classification import USE_SOURCE  # answered from a validated table: no review
 from service.config import ReviewSettings
@@ -121,6 +122,7 @@ def _queue_rows(
             Classification.top_code,
             Classification.confidence,
             Classification.created_at,
+            Classification.agency,
         ).where(Classification.id.in_(list(reasons)))
     ).all()
     now = utcnow()
@@ -146,6 +148,7 @@ def _queue_rows(
             "created_at": d.created_at,
             "queued_at": now,
             "updated_at": now,
+            "agency": d.agency,
         }
         for d in details
     ]
@@ -209,7 +212,8 @@ def enqueue_new_classifications(session: Session, settings: ReviewSettings) -> i
 
 @dataclass(frozen=True)
 class ReviewFilters:
-    """`state`: open (pending or escalated), pending, escalated, decided or all."""
+    """`state`: open (pending or escalated), pending, escalated, decided or all; `scope`: the
+    agencies the caller sees."""
 
     state: str = "open"
     batch: str | None = None
@@ -218,8 +222,11 @@ class ReviewFilters:
     max_confidence: float | None = None
     language: str | None = None
     reason: str | None = None
+    scope: AgencyScope = ALL_AGENCIES
 
     def apply(self, query: Select[Any]) -> Select[Any]:
+        if not self.scope.everything:
+            query = query.where(self.scope.where(ReviewItem.agency))
         if self.state == "open":
             query = query.where(ReviewItem.state.in_(OPEN_STATES))
         elif self.state != "all":
@@ -264,18 +271,22 @@ class ReviewQueue:
         )
 
     def _ordered(self, query: Select[Any]) -> Select[Any]:
-        """Most useful first: expected wrong records fixed = group size x uncertainty."""
+        """Most useful first: expected wrong records fixed = group size x uncertainty (a group
+        never spans agencies)."""
         frequency = (
-            select(ReviewItem.group_key, func.count().label("n"))
+            select(ReviewItem.agency, ReviewItem.group_key, func.count().label("n"))
             .where(ReviewItem.state.in_(OPEN_STATES))
-            .group_by(ReviewItem.group_key)
+            .group_by(ReviewItem.agency, ReviewItem.group_key)
             .subquery()
         )
         uncertainty = self.uncertainty()
         same_text = func.coalesce(frequency.c.n, 1)
+        same_group = and_(
+            frequency.c.group_key == ReviewItem.group_key, frequency.c.agency == ReviewItem.agency
+        )
         return (
             query.add_columns(same_text.label("same_text"))
-            .outerjoin(frequency, frequency.c.group_key == ReviewItem.group_key)
+            .outerjoin(frequency, same_group)
             .order_by(
                 (same_text * uncertainty).desc(),
                 ReviewItem.confidence,
@@ -292,19 +303,24 @@ class ReviewQueue:
         query = self._ordered(filters.apply(select(ReviewItem))).limit(limit).offset(offset)
         return [(row[0], int(row[1])) for row in session.execute(query).all()], int(total)
 
-    def next_for(self, session: Session, analyst: Principal) -> ReviewItem | None:
-        """The first item this analyst may decide now: not coded or skipped by them, assigned
-        to them or to nobody; admins get escalated items first."""
+    def next_for(
+        self, session: Session, analyst: Principal, scope: AgencyScope | None = None
+    ) -> ReviewItem | None:
+        """The first item this analyst may decide now (within `scope`, by default the
+        analyst's agencies): not coded or skipped by them, assigned to them or to nobody;
+        admins get escalated items first."""
         states: Sequence[str] = (
             ("escalated", "pending") if analyst.has_role("admin") else ("pending",)
         )
         for state in states:
-            item = self._first_open(session, analyst, state)
+            item = self._first_open(session, analyst, state, scope or analyst.scope)
             if item is not None:
                 return item
         return None
 
-    def _first_open(self, session: Session, analyst: Principal, state: str) -> ReviewItem | None:
+    def _first_open(
+        self, session: Session, analyst: Principal, state: str, scope: AgencyScope
+    ) -> ReviewItem | None:
         mine_coded = exists().where(
             ReviewCoding.item_id == ReviewItem.id, ReviewCoding.analyst_key_id == analyst.key_id
         )
@@ -313,7 +329,9 @@ class ReviewQueue:
             ReviewAuditEvent.actor_key_id == analyst.key_id,
             ReviewAuditEvent.action == "skip",
         )
-        base = select(ReviewItem).where(ReviewItem.state == state, ~mine_coded, ~mine_skipped)
+        base = select(ReviewItem).where(
+            ReviewItem.state == state, ~mine_coded, ~mine_skipped, scope.where(ReviewItem.agency)
+        )
         page, offset = 50, 0
         while True:
             rows = session.execute(self._ordered(base).limit(page).offset(offset)).all()
@@ -325,10 +343,10 @@ class ReviewQueue:
                 return None
             offset += page
 
-    def open_counts(self, session: Session) -> dict[str, int]:
+    def open_counts(self, session: Session, scope: AgencyScope) -> dict[str, int]:
         rows = session.execute(
             select(ReviewItem.state, func.count())
-            .where(ReviewItem.state.in_(OPEN_STATES))
+            .where(ReviewItem.state.in_(OPEN_STATES), scope.where(ReviewItem.agency))
             .group_by(ReviewItem.state)
         ).all()
         counts = {state: 0 for state in OPEN_STATES}

@@ -3,6 +3,7 @@
 The autocoding rate counts every record the service coded: API classifications (all stored)
 and batch rows (counted on the batch, since batches store only the rows needing review).
 Precision of auto-coded records is measured on the quality-control sample, not assumed.
+Every figure is limited to the agencies the caller sees.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from iccs.hierarchy import NONE_CODE, NONE_TITLE
 from iccs.taxonomy import load_taxonomy
+from service.agencies import AgencyScope
 from service.db.models import Batch, Classification, ReviewAuditEvent, ReviewCoding, ReviewItem
 from service.db.models.reviews import OPEN_STATES
 from service.reviews.kappa import cohen_kappa, wilson_interval
@@ -38,16 +40,22 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def autocoding(session: Session) -> dict[str, Any]:
+def autocoding(session: Session, scope: AgencyScope) -> dict[str, Any]:
     flagged = func.sum(case((Classification.needs_review.is_(True), 1), else_=0))
     api_total, api_flagged = session.execute(
-        select(func.count(), flagged).where(Classification.source == "api")
+        select(func.count(), flagged).where(
+            Classification.source == "api", scope.where(Classification.agency)
+        )
     ).one()
     batch_total, batch_flagged = session.execute(
-        select(func.sum(Batch.rows_done - Batch.rows_rejected), func.sum(Batch.rows_need_review))
+        select(
+            func.sum(Batch.rows_done - Batch.rows_rejected), func.sum(Batch.rows_need_review)
+        ).where(scope.where(Batch.agency))
     ).one()
     forced = session.scalar(
-        select(func.count()).select_from(ReviewItem).where(ReviewItem.reason == "section_threshold")
+        select(func.count())
+        .select_from(ReviewItem)
+        .where(ReviewItem.reason == "section_threshold", scope.where(ReviewItem.agency))
     )
     total = int(api_total or 0) + int(batch_total or 0)
     needing = int(api_flagged or 0) + int(batch_flagged or 0) + int(forced or 0)
@@ -59,13 +67,16 @@ def autocoding(session: Session) -> dict[str, Any]:
     }
 
 
-def quality_control(session: Session) -> dict[str, Any]:
+def quality_control(session: Session, scope: AgencyScope) -> dict[str, Any]:
+    in_scope = scope.where(ReviewItem.agency)
     sampled = session.scalar(
-        select(func.count()).select_from(ReviewItem).where(ReviewItem.reason == "qc_sample")
+        select(func.count())
+        .select_from(ReviewItem)
+        .where(ReviewItem.reason == "qc_sample", in_scope)
     )
     decided = session.execute(
         select(ReviewItem.model_code, ReviewItem.final_code).where(
-            ReviewItem.reason == "qc_sample", ReviewItem.state == "decided"
+            ReviewItem.reason == "qc_sample", ReviewItem.state == "decided", in_scope
         )
     ).all()
     agreed = sum(1 for row in decided if row.final_code == row.model_code)
@@ -79,12 +90,12 @@ def quality_control(session: Session) -> dict[str, Any]:
     }
 
 
-def model_analyst_agreement(session: Session) -> dict[str, Any]:
+def model_analyst_agreement(session: Session, scope: AgencyScope) -> dict[str, Any]:
     """By the model's section: how often the analysts' final code is the model's code."""
     rows = session.execute(
         select(
             ReviewItem.section, ReviewItem.model_code, ReviewItem.final_code, ReviewItem.text_key
-        ).where(ReviewItem.state == "decided")
+        ).where(ReviewItem.state == "decided", scope.where(ReviewItem.agency))
     ).all()
     texts: dict[str, set[str]] = defaultdict(set)
     n: Counter[str] = Counter()
@@ -117,11 +128,14 @@ def model_analyst_agreement(session: Session) -> dict[str, Any]:
     }
 
 
-def double_coding(session: Session) -> dict[str, Any]:
+def double_coding(session: Session, scope: AgencyScope) -> dict[str, Any]:
     """Cohen's kappa between the first and the second blind coding of double-coded items."""
     codings: dict[Any, list[str]] = defaultdict(list)
     for item_id, code in session.execute(
-        select(ReviewCoding.item_id, ReviewCoding.code).order_by(ReviewCoding.id)
+        select(ReviewCoding.item_id, ReviewCoding.code)
+        .join(ReviewItem, ReviewItem.id == ReviewCoding.item_id)
+        .where(scope.where(ReviewItem.agency))
+        .order_by(ReviewCoding.id)
     ):
         codings[item_id].append(code)
     pairs = [codes[:2] for codes in codings.values() if len(codes) >= 2]
@@ -129,7 +143,9 @@ def double_coding(session: Session) -> dict[str, Any]:
     kappa = cohen_kappa(first, second)
     kappa_section = cohen_kappa([section_of(c) for c in first], [section_of(c) for c in second])
     double = session.scalar(
-        select(func.count()).select_from(ReviewItem).where(ReviewItem.required_codings > 1)
+        select(func.count())
+        .select_from(ReviewItem)
+        .where(ReviewItem.required_codings > 1, scope.where(ReviewItem.agency))
     )
     return {
         "items": int(double or 0),
@@ -140,23 +156,24 @@ def double_coding(session: Session) -> dict[str, Any]:
     }
 
 
-def queue_figures(session: Session) -> dict[str, Any]:
+def queue_figures(session: Session, scope: AgencyScope) -> dict[str, Any]:
+    in_scope = scope.where(ReviewItem.agency)
     by_state = dict.fromkeys(("pending", "escalated", "decided"), 0)
     for state, count in session.execute(
-        select(ReviewItem.state, func.count()).group_by(ReviewItem.state)
+        select(ReviewItem.state, func.count()).where(in_scope).group_by(ReviewItem.state)
     ):
         by_state[state] = int(count)
     by_reason = {
         reason: int(count)
         for reason, count in session.execute(
             select(ReviewItem.reason, func.count())
-            .where(ReviewItem.state.in_(OPEN_STATES))
+            .where(ReviewItem.state.in_(OPEN_STATES), in_scope)
             .group_by(ReviewItem.reason)
         )
     }
     texts = session.scalar(
         select(func.count(func.distinct(ReviewItem.text_key))).where(
-            ReviewItem.state.in_(OPEN_STATES)
+            ReviewItem.state.in_(OPEN_STATES), in_scope
         )
     )
     return {
@@ -167,18 +184,26 @@ def queue_figures(session: Session) -> dict[str, Any]:
     }
 
 
-def throughput(session: Session, now: datetime, days: int = 14) -> dict[str, Any]:
+def throughput(
+    session: Session, now: datetime, scope: AgencyScope, days: int = 14
+) -> dict[str, Any]:
     since = now - timedelta(days=days - 1)
     start = datetime.combine(since.date(), datetime.min.time(), tzinfo=UTC)
     decided_times = session.scalars(
-        select(ReviewItem.decided_at).where(ReviewItem.decided_at >= start)
+        select(ReviewItem.decided_at).where(
+            ReviewItem.decided_at >= start, scope.where(ReviewItem.agency)
+        )
     ).all()
     per_day: Counter[date] = Counter(as_utc(t).date() for t in decided_times if t is not None)
     day_ago = now - timedelta(days=1)
     actions_24h = session.scalar(
         select(func.count())
         .select_from(ReviewAuditEvent)
-        .where(ReviewAuditEvent.created_at >= day_ago, ReviewAuditEvent.action != "skip")
+        .where(
+            ReviewAuditEvent.created_at >= day_ago,
+            ReviewAuditEvent.action != "skip",
+            scope.where(ReviewAuditEvent.agency),
+        )
     )
     decided_24h = sum(1 for t in decided_times if t is not None and as_utc(t) >= day_ago)
     return {
@@ -194,14 +219,14 @@ def throughput(session: Session, now: datetime, days: int = 14) -> dict[str, Any
     }
 
 
-def review_stats(session: Session, now: datetime) -> dict[str, Any]:
+def review_stats(session: Session, now: datetime, scope: AgencyScope) -> dict[str, Any]:
     return {
-        "autocoding": autocoding(session),
-        "quality_control": quality_control(session),
-        "model_analyst_agreement": model_analyst_agreement(session),
-        "double_coding": double_coding(session),
-        "queue": queue_figures(session),
-        "throughput": throughput(session, now),
+        "autocoding": autocoding(session, scope),
+        "quality_control": quality_control(session, scope),
+        "model_analyst_agreement": model_analyst_agreement(session, scope),
+        "double_coding": double_coding(session, scope),
+        "queue": queue_figures(session, scope),
+        "throughput": throughput(session, now, scope),
         "generated_at": now,
     }
 

@@ -73,6 +73,24 @@ def test_keys_list_and_revoke(cli: typer.Typer, tmp_path: Path) -> None:
     assert runner.invoke(cli, ["keys", "revoke", key[:12]]).exit_code == 1
 
 
+def test_keys_create_for_an_agency_with_the_cross_agency_grant(
+    cli: typer.Typer, tmp_path: Path
+) -> None:
+    args = ["keys", "create", "--role", "analyst", "--agency", "met-police"]
+    key = runner.invoke(cli, [*args, "--cross-agency"]).stdout.strip()
+    plain = runner.invoke(cli, ["keys", "create", "--role", "submitter"]).stdout.strip()
+    with database(tmp_path).session() as session:
+        granted, default = find_active_key(session, key), find_active_key(session, plain)
+    assert granted is not None and (granted.agency, granted.cross_agency) == ("met-police", True)
+    assert default is not None and (default.agency, default.cross_agency) == ("default", False)
+    listing = runner.invoke(cli, ["keys", "list"]).stdout
+    assert "met-police+" in listing and "default " in listing
+    refused = runner.invoke(cli, ["keys", "create", "--role", "submitter", "--cross-agency"])
+    assert refused.exit_code == 2 and "cross-agency" in refused.stderr
+    bad = runner.invoke(cli, ["keys", "create", "--role", "admin", "--agency", "Met Police"])
+    assert bad.exit_code == 2 and "agency" in bad.stderr and bad.stdout == ""
+
+
 def test_db_upgrade(cli: typer.Typer, tmp_path: Path) -> None:
     from service.db.migrate import is_up_to_date
 

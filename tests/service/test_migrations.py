@@ -72,3 +72,32 @@ def test_the_development_key_made_before_0004_is_marked(tmp_path: Path) -> None:
         rows = dict(connection.execute(text("SELECT name, environment FROM api_keys")).all())
     assert rows == {"development": "development", "ops team": None}
     database.dispose()
+
+
+def test_existing_keys_and_rows_go_to_the_default_agency(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'iccs.db'}")
+    database.upgrade("0007_correspondence")
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO api_keys (name, role, prefix, key_hash, created_at) "
+                "VALUES ('ops', 'admin', 'iccs_x', :hash, CURRENT_TIMESTAMP)"
+            ),
+            {"hash": "0" * 64},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO batches (id, state, filename, input_format, id_column, text_column, "
+                "top_k, rows_done, rows_rejected, rows_need_review, distinct_texts, "
+                "reject_reasons, seconds, attempts, cancel_requested, created_at, updated_at) "
+                "VALUES ('b1', 'queued', 'f.csv', 'csv', 'id', 'text', 3, 0, 0, 0, 0, '{}', 0, "
+                "0, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    database.upgrade()
+    with database.engine.connect() as connection:
+        keys = connection.execute(text("SELECT agency, cross_agency FROM api_keys")).all()
+        batches = connection.execute(text("SELECT agency FROM batches")).all()
+    assert [tuple(k) for k in keys] == [("default", 0)]
+    assert [tuple(b) for b in batches] == [("default",)]
+    database.dispose()

@@ -34,6 +34,7 @@ from service.db.models import Batch
 from service.db.models.batches import FINISHED_STATES
 from service.jobs.results import csv_chunks, write_results_workbook
 from service.jobs.runner import RESULTS_FILE, input_path
+from service.visibility import visible_batch
 
 router = APIRouter(prefix="/v1", tags=["batches"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -67,6 +68,7 @@ def _out(batch: Batch) -> BatchOut:
         cancel_requested=batch.cancel_requested,
         model_version=batch.model_version,
         error=batch.error,
+        agency=batch.agency,
         created_at=batch.created_at,
         started_at=batch.started_at,
         finished_at=batch.finished_at,
@@ -75,9 +77,9 @@ def _out(batch: Batch) -> BatchOut:
 
 
 def _visible(session: SessionDep, batch_id: str, caller: Principal) -> Batch:
-    """The job, if the caller submitted it or is an analyst or admin; else 404."""
-    batch = session.get(Batch, batch_id)
-    if batch is None or not (caller.has_role("analyst") or batch.api_key_id == caller.key_id):
+    """The job, if the caller submitted it or is its agency's analyst or admin; else 404."""
+    batch = visible_batch(session, batch_id, caller)
+    if batch is None:
         raise APIError(404, f"no batch {batch_id}", code="batch_not_found")
     return batch
 
@@ -177,6 +179,7 @@ def create_batch(
         top_k=top_k or settings.default_top_k,
         reject_reasons={},
         api_key_id=caller.key_id,
+        agency=caller.agency,
     )
     session.add(batch)
     session.commit()

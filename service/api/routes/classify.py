@@ -116,12 +116,13 @@ def classify(
 ) -> ClassificationOut | BatchClassificationOut:
     """Ranked ICCS suggestions for one text or a list; every result is stored for review."""
     items = _texts(request, settings)
-    predictor = memory.predictor(model.classifier)
+    predictor = memory.predictor(model.classifier, caller.agency)
     results, rows = classify_texts(
         model,
         items,
         request.top_k or settings.default_top_k,
         api_key_id=caller.key_id,
+        agency=caller.agency,
         suggest=lambda texts, top_k, languages: batcher.suggest(predictor, texts, top_k, languages),
         validated=_validated(database, items),
     )

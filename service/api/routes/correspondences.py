@@ -60,7 +60,7 @@ def draft_table(
     """Propose ICCS codes for every national code and queue them as one mapping project."""
     columns = TableColumns(code_column, title_column, description_column)
     rows = _rows(file.file.read(), columns, with_iccs=False)
-    predictor = memory.predictor(model.classifier)
+    predictor = memory.predictor(model.classifier, caller.agency)
     summary = store.draft(
         session,
         model,
@@ -68,6 +68,7 @@ def draft_table(
         rows,
         suggest=lambda texts, k, langs: batcher.suggest(predictor, texts, k, langs),
         top_k=settings.default_top_k,
+        agency=caller.agency,
     )
     queue_for(request.app.state).sync(session, force=True)
     return DraftOut(

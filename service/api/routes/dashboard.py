@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from service.api.deps import AnalystDep, SessionDep, SettingsDep
+from service.api.deps import AgencyScopeDep, AnalystDep, SessionDep, SettingsDep
 from service.api.routes.reviews import RESPONSES, QueueDep
 from service.api.schemas.dashboard import DashboardOut, DashboardTable
 from service.db.base import utcnow
@@ -24,6 +24,7 @@ router = APIRouter(prefix="/v1", tags=["reviews"])
 
 
 def dashboard_scope(
+    agencies: AgencyScopeDep,
     since: Annotated[
         date | None, Query(description="First day (UTC); default 30 days ago.")
     ] = None,
@@ -36,7 +37,7 @@ def dashboard_scope(
         str | None, Query(max_length=10, description="Drill into this section, division or group.")
     ] = None,
 ) -> DashboardScope:
-    return DashboardScope.make(utcnow().date(), since, until, batch, api_key_id, code)
+    return DashboardScope.make(utcnow().date(), since, until, batch, api_key_id, code, agencies)
 
 
 ScopeDep = Annotated[DashboardScope, Depends(dashboard_scope)]

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import WithJsonSchema
 
 from iccs.tags import TAGS
-from service.api.deps import AnalystDep, SessionDep, SettingsDep
+from service.api.deps import AgencyScopeDep, AnalystDep, SessionDep, SettingsDep
 from service.api.errors import ERROR_RESPONSES, APIError
 from service.api.schemas.common import StorableStr
 from service.api.schemas.reports import CountRow, CountsOut, TagCount
@@ -75,6 +75,7 @@ def counts(
     session: SessionDep,
     settings: SettingsDep,
     _caller: AnalystDep,
+    agencies: AgencyScopeDep,
     group_by: Annotated[GroupBy, Query(description="section or division.")] = "section",
     tag: Annotated[
         str | None,
@@ -106,6 +107,7 @@ def counts(
         batch_id=batch,
         period_from=period_from,
         period_to=period_to,
+        agencies=agencies,
     )
     groups, total = count_records(session, settings, query)
     report = CountsOut(

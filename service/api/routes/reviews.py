@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from service.api.deps import (
     AdminDep,
+    AgencyScopeDep,
     AnalystDep,
     DatabaseDep,
     SessionDep,
@@ -41,14 +42,16 @@ from service.api.schemas.reviews import (
     ReviewStateFilter,
     StatsOut,
 )
+from service.api_keys import Principal
 from service.db.base import utcnow
-from service.db.models import Batch, Classification, ReviewItem
+from service.db.models import Classification, ReviewItem
 from service.reviews import audit
 from service.reviews.decisions import Decision, assign, decide, not_found
 from service.reviews.export import export_csv
 from service.reviews.groups import decide_group, list_groups
 from service.reviews.queue import ReviewFilters, ReviewQueue, queue_for
 from service.reviews.stats import analyst_progress, review_stats
+from service.visibility import visible_batch, visible_classification, visible_review_item
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
 RESPONSES = {
@@ -65,10 +68,12 @@ async def get_review_queue(request: Request) -> ReviewQueue:
 QueueDep = Annotated[ReviewQueue, Depends(get_review_queue)]
 
 
-def _item(session: SessionDep, queue: ReviewQueue, item_id: uuid.UUID) -> ReviewItem:
-    item = session.get(ReviewItem, item_id)
+def _item(
+    session: SessionDep, queue: ReviewQueue, item_id: uuid.UUID, caller: Principal
+) -> ReviewItem:
+    item = visible_review_item(session, item_id, caller)
     if item is None and queue.sync(session, force=True):
-        item = session.get(ReviewItem, item_id)
+        item = visible_review_item(session, item_id, caller)
     if item is None:
         raise not_found(item_id)
     return item
@@ -79,6 +84,7 @@ def list_reviews(
     session: SessionDep,
     queue: QueueDep,
     _caller: AnalystDep,
+    scope: AgencyScopeDep,
     state: Annotated[ReviewStateFilter, Query(description="open = pending or escalated.")] = "open",
     batch: Annotated[
         StorableStr | None, Query(max_length=100, description="`api` or a batch id.")
@@ -95,7 +101,9 @@ def list_reviews(
 ) -> ReviewPage:
     """The queue, most useful first: many records share the text, the model is unsure."""
     queue.sync(session)
-    filters = ReviewFilters(state, batch, section, min_confidence, max_confidence, language, reason)
+    filters = ReviewFilters(
+        state, batch, section, min_confidence, max_confidence, language, reason, scope=scope
+    )
     rows, total = queue.list(session, filters, limit, offset)
     texts = dict(
         session.execute(
@@ -117,6 +125,7 @@ def list_review_groups(
     session: SessionDep,
     queue: QueueDep,
     _caller: AnalystDep,
+    scope: AgencyScopeDep,
     state: Annotated[ReviewStateFilter, Query(description="open = pending or escalated.")] = "open",
     batch: Annotated[str | None, Query(max_length=100, description="`api` or a batch id.")] = None,
     section: Annotated[
@@ -130,7 +139,7 @@ def list_review_groups(
     """The queue by text: one row per group of items sharing a normalised text, with its size
     and sources; a decision on one item of a group applies to the group."""
     queue.sync(session)
-    filters = ReviewFilters(state, batch, section, None, None, language, reason)
+    filters = ReviewFilters(state, batch, section, None, None, language, reason, scope=scope)
     groups, total = list_groups(session, queue, filters, limit, offset)
     items = session.scalar(filters.apply(select(func.count()).select_from(ReviewItem))) or 0
     texts = dict(
@@ -152,11 +161,13 @@ def list_review_groups(
 
 
 @router.get("/reviews/next", response_model=NextReview, responses=RESPONSES)
-def next_review(session: SessionDep, queue: QueueDep, caller: AnalystDep) -> NextReview:
+def next_review(
+    session: SessionDep, queue: QueueDep, caller: AnalystDep, scope: AgencyScopeDep
+) -> NextReview:
     """The next item for you, the queue size and your progress (what the review page shows)."""
     queue.sync(session)
-    item = queue.next_for(session, caller)
-    counts = queue.open_counts(session)
+    item = queue.next_for(session, caller, scope)
+    counts = queue.open_counts(session, scope)
     return NextReview.model_validate(
         {
             "item": review_detail(session, item, caller) if item is not None else None,
@@ -168,10 +179,12 @@ def next_review(session: SessionDep, queue: QueueDep, caller: AnalystDep) -> Nex
 
 
 @router.get("/reviews/stats", response_model=StatsOut, responses=RESPONSES)
-def stats(session: SessionDep, queue: QueueDep, _caller: AnalystDep) -> StatsOut:
+def stats(
+    session: SessionDep, queue: QueueDep, _caller: AnalystDep, scope: AgencyScopeDep
+) -> StatsOut:
     """Autocoding rate, QC precision, model-analyst and analyst-analyst agreement, queue."""
     queue.sync(session)
-    return StatsOut.model_validate(review_stats(session, utcnow()))
+    return StatsOut.model_validate(review_stats(session, utcnow(), scope))
 
 
 @router.get(
@@ -182,6 +195,7 @@ def stats(session: SessionDep, queue: QueueDep, _caller: AnalystDep) -> StatsOut
 def export(
     database: DatabaseDep,
     _caller: AdminDep,
+    scope: AgencyScopeDep,
     since: Annotated[
         DateTimeWithOffset | None,
         Query(
@@ -194,7 +208,7 @@ def export(
     --include-reviews`."""
     stamp = utcnow().strftime("%Y%m%d-%H%M%S")
     return StreamingResponse(
-        export_csv(database, since),
+        export_csv(database, scope, since),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="iccs-reviews-{stamp}.csv"'},
     )
@@ -204,6 +218,7 @@ def export(
 def audit_trail(
     session: SessionDep,
     _caller: AdminDep,
+    scope: AgencyScopeDep,
     actor_key_id: Annotated[RowId | None, Query(description="One analyst's key id.")] = None,
     action: Annotated[StorableStr | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -211,7 +226,7 @@ def audit_trail(
 ) -> AuditPage:
     """Every action on every item, newest first."""
     events, total = audit.list_events(
-        session, actor_key_id=actor_key_id, action=action, limit=limit, offset=offset
+        session, scope, actor_key_id=actor_key_id, action=action, limit=limit, offset=offset
     )
     return AuditPage(
         events=[AuditEventOut.model_validate(e, from_attributes=True) for e in events],
@@ -226,7 +241,7 @@ def get_review(
     item_id: uuid.UUID, session: SessionDep, queue: QueueDep, caller: AnalystDep
 ) -> ReviewDetail:
     """The text, the suggestions with their definitions, inclusions and exclusions."""
-    return review_detail(session, _item(session, queue, item_id), caller)
+    return review_detail(session, _item(session, queue, item_id, caller), caller)
 
 
 @router.get("/reviews/{item_id}/audit", response_model=list[AuditEventOut], responses=RESPONSES)
@@ -234,7 +249,7 @@ def get_review_audit(
     item_id: uuid.UUID, session: SessionDep, queue: QueueDep, caller: AnalystDep
 ) -> list[AuditEventOut]:
     """Who did what to this item, oldest first (blind codings stay hidden until decided)."""
-    item = _item(session, queue, item_id)
+    item = _item(session, queue, item_id, caller)
     if item.required_codings > 1 and item.state != "decided" and not caller.has_role("admin"):
         raise APIError(403, "double coding is blind until the item is decided", code="blind")
     return [
@@ -254,7 +269,7 @@ def post_decision(
     """accept, recode, not_an_offence, skip or escalate; 409 if the item changed since
     `version`. With scope=group (the default) the decision also applies to the other open
     items with the same text that you may decide."""
-    _item(session, queue, item_id)
+    _item(session, queue, item_id, caller)
     decision = Decision(body.action, body.version, body.code, body.comment, body.tags)
     if body.scope == "group":
         outcome = decide_group(session, item_id, caller, decision)
@@ -270,7 +285,7 @@ def post_assignment(
     item_id: uuid.UUID, body: AssignIn, session: SessionDep, queue: QueueDep, caller: AdminDep
 ) -> ReviewDetail:
     """Give an item to one analyst, or to two for blind double coding."""
-    _item(session, queue, item_id)
+    _item(session, queue, item_id, caller)
     item = assign(session, item_id, caller, body.analyst_key_ids, body.version, body.comment)
     return review_detail(session, item, caller)
 
@@ -285,8 +300,8 @@ def get_classification(
     classification_id: uuid.UUID, session: SessionDep, queue: QueueDep, caller: SubmitterDep
 ) -> ClassificationDetail:
     """A stored result with its final code and who set it (the model or analysts)."""
-    row = session.get(Classification, classification_id)
-    if row is None or not (caller.has_role("analyst") or row.api_key_id == caller.key_id):
+    row = visible_classification(session, classification_id, caller)
+    if row is None:
         raise APIError(404, f"no classification {classification_id}", code="not_found")
     queue.sync(session)
     return classification_detail(row, session.get(ReviewItem, row.id))
@@ -302,8 +317,7 @@ def batch_reviews(
     offset: Annotated[Offset, Query()] = 0,
 ) -> BatchReviews:
     """A batch's rows that went to review: their state, final code and who set it."""
-    batch = session.get(Batch, batch_id)
-    if batch is None or not (caller.has_role("analyst") or batch.api_key_id == caller.key_id):
+    if visible_batch(session, batch_id, caller) is None:
         raise APIError(404, f"no batch {batch_id}", code="batch_not_found")
     queue.sync(session)
     where = ReviewItem.source == batch_id

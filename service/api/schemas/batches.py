@@ -43,6 +43,7 @@ class BatchOut(BaseModel):
         examples=["iccs-classifier:20251126-1"],
     )
     error: str | None = Field(description="Why the job failed, when it did.", examples=[None])
+    agency: str = Field(description="The submitting key's agency.", examples=["met-police"])
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

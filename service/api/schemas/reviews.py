@@ -41,6 +41,11 @@ class ReviewSummary(BaseModel):
     confidence: float = Field(description="The model's confidence in it.", examples=[0.55])
     language: str | None = Field(description="Language of the text.", examples=["en"])
     source: str = Field(description="`api` or the batch id.", examples=["api"])
+    agency: str = Field(
+        description="The agency whose record it is (keys see only their own agency's, unless "
+        "they have the cross-agency grant).",
+        examples=["met-police"],
+    )
     same_text: int | None = Field(
         default=None, description="Open items in the same group (normalised text).", examples=[14]
     )

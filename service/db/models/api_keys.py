@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Boolean, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.agencies import DEFAULT_AGENCY
 from service.db.base import Base, Timestamp, utcnow
 
 
@@ -22,3 +23,8 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp, default=None)
     # The ICCS_ENV the key was created under (None: made before this was recorded).
     environment: Mapped[str | None] = mapped_column(String(20), default=None)
+    # Whose data the key stores and sees (service.agencies); `cross_agency`: every agency's.
+    agency: Mapped[str] = mapped_column(
+        String(64), default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True
+    )
+    cross_agency: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.agencies import DEFAULT_AGENCY
 from service.db.base import Base, JSONType, Timestamp, utcnow
 
 BATCH_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -49,6 +50,10 @@ class Batch(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(Timestamp, default=None)
     api_key_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
+    )
+    # The agency of the key that submitted it (service.agencies): only that agency sees it.
+    agency: Mapped[str] = mapped_column(
+        String(64), default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True
     )
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(Timestamp, default=None)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Boolean, Float, ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.agencies import DEFAULT_AGENCY
 from service.db.base import Base, JSONType, Timestamp, utcnow
 
 
@@ -34,5 +35,9 @@ class Classification(Base):
     source: Mapped[str] = mapped_column(String(100), default="api", index=True)
     api_key_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
+    )
+    # The agency of the key that stored it (service.agencies): only that agency sees it.
+    agency: Mapped[str] = mapped_column(
+        String(64), default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True
     )
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.agencies import DEFAULT_AGENCY
 from service.db.base import Base, JSONType, Timestamp, utcnow
 
 REVIEW_STATES = ("pending", "escalated", "decided")
@@ -65,6 +66,10 @@ class ReviewItem(Base):
     queued_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(Timestamp, default=None, index=True)
+    # The classification's agency: only its analysts (and cross-agency ones) see the item.
+    agency: Mapped[str] = mapped_column(
+        String(64), default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True
+    )
 
 
 class ReviewCoding(Base):
@@ -105,6 +110,9 @@ class ReviewAuditEvent(Base):
     model_version: Mapped[str] = mapped_column(String(200))
     comment: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
+    agency: Mapped[str] = mapped_column(  # the item's
+        String(64), default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True
+    )
 
 
 class ReviewQueueState(Base):

@@ -218,7 +218,7 @@ def classify(
 
 def _print_summary(summary: object, output: Path, rejects_path: Path) -> None:
     from iccs.bulk import Summary
-    from iccs.hierarchy import NONE_CODE, NONE_TITLE
+    from iccs.codes import code_title
     from iccs.taxonomy import load_taxonomy
 
     assert isinstance(summary, Summary)
@@ -245,10 +245,7 @@ def _print_summary(summary: object, output: Path, rejects_path: Path) -> None:
     classified = max(summary.rows - summary.rejected, 1)
     if summary.sections:
         print_("by ICCS section:", highlight=False)
-    titles = {
-        section: NONE_TITLE if section == NONE_CODE else taxonomy.get(section).title_en
-        for section in summary.sections
-    }
+    titles = {section: code_title(taxonomy, section) for section in summary.sections}
     width = max(map(len, titles.values()), default=0)  # whole names, never cut
     for section, count in sorted(summary.sections.items()):
         print_(

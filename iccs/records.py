@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from iccs.codes import code_level, code_title
 from iccs.hierarchy import NONE_CODE
-from iccs.suggestions import Prediction, Suggestion, code_level, code_title
+from iccs.suggestions import Prediction, Suggestion
 from iccs.tags import TagValue
 from iccs.taxonomy import Language, load_taxonomy
 

@@ -2,9 +2,7 @@
 
 Kept apart from the classifier's fitting and scoring: this is the one place that decides the
 first suggestion, its alternatives, the broader fallback and the review flag, for the model
-alone and for the model with a decision memory (`iccs.memory`) alike. The code helpers
-(`code_title`, `code_level`, `code_section`) are the only way code names and levels are
-derived for suggestions, records and summaries.
+alone and for the model with a decision memory (`iccs.memory`) alike.
 """
 
 from __future__ import annotations
@@ -14,14 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from iccs.hierarchy import NONE_CODE, NONE_TITLE
+from iccs.codes import code_level, code_title
+from iccs.hierarchy import NONE_CODE
 from iccs.tags import TagValue
-from iccs.taxonomy import Language, Taxonomy
+from iccs.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
     from iccs.classifier import ICCSClassifier
-
-NO_SECTION = NONE_CODE  # the "section" of a text that is no criminal offence
 
 
 @dataclass(frozen=True)
@@ -39,23 +36,6 @@ class Prediction:
     backed_off: bool = False  # the first suggestion is the back-off walk's broader code
     fallback: Suggestion | None = None  # the broader code a reviewer may settle for
     tags: tuple[TagValue, ...] = ()  # one value per tag; empty when the bundle has no tag model
-
-
-def code_title(taxonomy: Taxonomy, code: str, language: Language = "en") -> str:
-    """A code's title in English or Spanish; NONE has its own."""
-    if code == NONE_CODE:
-        return NONE_TITLE
-    return taxonomy.get(code).title(language)
-
-
-def code_level(taxonomy: Taxonomy, code: str) -> str:
-    """section, division, group, class, or none for NONE."""
-    return "none" if code == NONE_CODE else taxonomy.level(code)
-
-
-def code_section(code: str | None) -> str:
-    """The ICCS section (two digits) a code lies in, NONE for NONE or no code."""
-    return code[:2] if code and code != NONE_CODE else NO_SECTION
 
 
 def suggestions_from_proba(

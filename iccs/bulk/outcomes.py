@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
 
+from iccs.codes import NO_SECTION, code_section
 from iccs.predict import Predictor, classify_texts
 from iccs.records import ClassificationRecord, Versions
-from iccs.suggestions import NO_SECTION, code_section
 from iccs.tags import TAGS
 from iccs.text import normalize
 

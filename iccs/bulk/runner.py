@@ -73,7 +73,7 @@ class BulkJob:
     national_code_column: str | None = None
     validated: Mapping[str, str] = field(default_factory=dict)  # national code -> ICCS code
     extra_fingerprint: dict[str, Any] = field(default_factory=dict)
-    taxonomy_version: str = TAXONOMY_VERSION  # carried by every record (the model_version's)
+    taxonomy_version: str = TAXONOMY_VERSION  # the model's taxonomy, carried by every record
 
     @property
     def versions(self) -> Versions:

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
 
-from iccs.codes import NO_SECTION, code_section
+from iccs.codes import code_section
 from iccs.predict import Predictor, classify_texts
 from iccs.records import ClassificationRecord, Versions
 from iccs.tags import TAGS
 from iccs.text import normalize
 
-__all__ = ["NO_SECTION", "LocalSuggester", "Outcome", "OutcomeCache", "Suggester", "make_outcome"]
+__all__ = ["LocalSuggester", "Outcome", "OutcomeCache", "Suggester", "make_outcome"]
 
 
 @dataclass(frozen=True, slots=True)

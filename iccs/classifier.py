@@ -9,7 +9,8 @@ change an answer. The first suggestion is the most probable label class, at what
 training labels put texts like it ("theft" alone is `0502`); its confidence is the probability
 that the gold code is that code or lies below it. Backing off to a broader code is a review hint
 (`Prediction.fallback`), not a replacement of the first suggestion, unless the config asks for
-the older `decision="backoff"` policy.
+the older `decision="backoff"` policy. Turning probabilities into suggestions lives in
+`iccs.suggestions`, the configuration in `iccs.classifier_config`.
 """
 
 from __future__ import annotations
@@ -18,97 +19,29 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from iccs.calibration import Blend, calibration_error, fit_blend
+from iccs.classifier_config import ClassifierConfig, OperatingPoint
 from iccs.experts import Expert, build_experts
-from iccs.hierarchy import NONE_CODE, NONE_TITLE, Hierarchy
+from iccs.hierarchy import NONE_CODE, Hierarchy
 from iccs.language import guess_language
-from iccs.tags import TagPredictor, TagValue
+from iccs.predict import predictions
+from iccs.suggestions import Prediction, Suggestion, suggestions_from_proba
+from iccs.tags import TagPredictor
 from iccs.taxonomy import Taxonomy, load_taxonomy
 from iccs.text import normalize
+
+__all__ = ["ClassifierConfig", "ICCSClassifier", "OperatingPoint", "Prediction", "Suggestion"]
 
 logger = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = 2
 CASCADE_TOLERANCE = 0.005  # exact@1 the first stage may give up on the texts it decides
-DECISIONS = ("specific", "backoff")
-
-
-@dataclass
-class ClassifierConfig:
-    """Hyperparameters: everything that defines how a model is trained (saved in the bundle)."""
-
-    embedders: list[str] = field(
-        default_factory=lambda: ["use-multilingual", "e5-small-multilingual"]
-    )
-    lexical_model: str = "svm"  # "svm" (LinearSVC margins) or "logreg"
-    word_ngram_max: int = 2  # 0: character n-grams only
-    char_ngram_min: int = 2
-    char_ngram_max: int = 5
-    max_word_features: int = 60_000
-    max_char_features: int = 120_000
-    lexical_c: float = 0.5
-    semantic_c: float = 20.0
-    max_iter: int = 300
-    prune_below: float = 1e-3  # lexical weights smaller than this are dropped from the bundle
-    decision: str = "specific"  # "specific": most probable code first; "backoff": walk down
-    backoff_threshold: float = 0.5
-    seed: int = 13
-    blend_weights: list[float] | None = None  # one per expert; None = fit on held-out data
-    knn_embedder: str | None = "e5-small-multilingual"  # nearest-neighbour memory; None = off
-    # > 0: the first N experts decide alone where they are sure (the rest are slower)
-    cascade_experts: int = 2
-    temperature: float | None = None  # None = fit on held-out data
-
-    def __post_init__(self) -> None:
-        if not 0.5 <= self.backoff_threshold < 1.0:
-            raise ValueError("backoff_threshold must be in [0.5, 1): it keeps the walk unique")
-        if self.lexical_model not in {"svm", "logreg"}:
-            raise ValueError(f"unknown lexical_model {self.lexical_model!r}")
-        if self.decision not in DECISIONS:
-            raise ValueError(f"decision must be one of {DECISIONS}")
-        self.embedders = [e for e in self.embedders if e]
-        self.knn_embedder = self.knn_embedder or None
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ClassifierConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise ValueError(f"unknown classifier settings {sorted(unknown)}")
-        return cls(**raw)
-
-
-@dataclass
-class OperatingPoint:
-    """Where review starts: chosen after training, apart from the hyperparameters."""
-
-    review_threshold: float = 0.8
-    target_precision: float = 0.97
-    fitted_on: str = "default"
-    cascade_threshold: float = 1.01  # first-stage confidence that skips the later experts
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    code: str
-    title: str
-    level: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class Prediction:
-    suggestions: list[Suggestion]
-    needs_review: bool
-    backed_off: bool = False  # the first suggestion is the back-off walk's broader code
-    fallback: Suggestion | None = None  # the broader code a reviewer may settle for
-    tags: tuple[TagValue, ...] = ()  # one value per tag; empty when the bundle has no tag model
 
 
 class ICCSClassifier:
@@ -385,10 +318,7 @@ class ICCSClassifier:
         self, texts: Sequence[str], top_k: int = 3, languages: Sequence[str | None] | None = None
     ) -> list[Prediction]:
         """Ranked suggestions per text; the first is the model's best code."""
-        if not texts:
-            return []
-        predictions = self.suggestions_from_proba(self.predict_proba(texts, languages), top_k)
-        return self.with_tags(predictions, texts)
+        return predictions(self, texts, languages, top_k)
 
     def with_tags(self, predictions: list[Prediction], texts: Sequence[str]) -> list[Prediction]:
         """The predictions with their texts' tags (one vectorised call), when there is a tagger."""
@@ -398,59 +328,7 @@ class ICCSClassifier:
         return [replace(p, tags=t) for p, t in zip(predictions, tags, strict=True)]
 
     def suggestions_from_proba(self, class_proba: np.ndarray, top_k: int) -> list[Prediction]:
-        h = self.hierarchy
-        subtree = h.subtree_proba(class_proba)
-        spread = h.node_proba(class_proba) if self.config.decision == "backoff" else subtree
-        return [
-            self._prediction(class_proba[i], subtree[i], spread[i], top_k)
-            for i in range(len(class_proba))
-        ]
-
-    def _prediction(
-        self, proba: np.ndarray, subtree: np.ndarray, spread: np.ndarray, top_k: int
-    ) -> Prediction:
-        h = self.hierarchy
-        walk = h.decide(spread, self.config.backoff_threshold)
-        order = np.argsort(-proba, kind="stable")
-        if self.config.decision == "backoff":
-            first, first_conf, backed_off = walk.code, walk.confidence, walk.backed_off
-        else:
-            first = self.classes_[order[0]]
-            first_conf, backed_off = float(subtree[h.class_node[order[0]]]), False
-        chosen = {first: first_conf}
-        above = set(self.taxonomy.ancestors(first)) if first != NONE_CODE else set()
-        for i in order:
-            if len(chosen) >= top_k:
-                break
-            code = self.classes_[i]
-            if code not in above:
-                chosen.setdefault(code, float(subtree[h.class_node[i]]))
-        # alternatives by confidence; the first stays first (most probable exact code)
-        ranked = [(first, first_conf), *sorted(list(chosen.items())[1:], key=lambda kv: -kv[1])]
-        suggestions = [self._suggestion(c, p) for c, p in ranked]
-        fallback = None
-        if walk.code != first and walk.backed_off and walk.code in above:
-            fallback = self._suggestion(walk.code, walk.confidence)
-        needs_review = (
-            first_conf < self.operating.review_threshold or backed_off or first == NONE_CODE
-        )
-        return Prediction(suggestions, bool(needs_review), bool(backed_off), fallback)
-
-    def _suggestion(self, code: str, confidence: float) -> Suggestion:
-        return Suggestion(
-            code=code,
-            title=self.title(code),
-            level=self.level(code),
-            confidence=round(min(confidence, 1.0), 4),
-        )
-
-    def title(self, code: str, language: str = "en") -> str:
-        if code == NONE_CODE:
-            return NONE_TITLE
-        return self.taxonomy.get(code).title("es" if language == "es" else "en")
-
-    def level(self, code: str) -> str:
-        return "none" if code == NONE_CODE else self.taxonomy.level(code)
+        return suggestions_from_proba(self, class_proba, top_k)
 
     def params(self) -> dict[str, object]:
         return {

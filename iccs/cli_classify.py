@@ -108,7 +108,9 @@ def classify(
 ) -> None:
     """Classify every row of a file; the output has every input row once, in input order.
 
-    JSONL output: one {"id", "suggestions", "needs_review", "model_version"} object per row.
+    JSONL output: one object per row, its "id" then the record every path shares
+    ("suggestions" with code, title, level, path and confidence, "needs_review", "backed_off",
+    "fallback", "tags", "model_version", "taxonomy_version", "source").
     CSV/Excel/Parquet output: every input column, then iccs_code_1, [iccs_title_1,]
     confidence_1, ..., needs_review, model_version. CSV output keeps a CSV input's separator.
     With ICCS_DATABASE_URL set, the model consults the memory of validated decisions, and rows
@@ -120,7 +122,7 @@ def classify(
     from iccs.bulk.progress import BarProgress, LogProgress, ProgressReporter
     from iccs.bundle import BundleError
     from iccs.memory import decision_source
-    from iccs.serving import load_default_model, model_version
+    from iccs.serving import load_default_model, model_version, taxonomy_version
 
     if (scheme is None) != (national_code_column is None):
         raise _fail("--scheme and --national-code-column go together")
@@ -159,7 +161,7 @@ def classify(
         if detect_format(output, output_format) == "jsonl" and titles is not None:
             raise _fail(
                 "--titles is for CSV, TSV, Excel and Parquet output; JSONL suggestions carry "
-                "their English title already"
+                "their titles already (Spanish for Spanish texts, else English)"
             )
         # Open the input once before loading the model: wrong columns fail in a second.
         fmt = detect_format(input_path, input_format)
@@ -181,6 +183,7 @@ def classify(
     except BundleError as exc:
         raise _fail(str(exc)) from None
     job.model_version = model_version(metadata)
+    job.taxonomy_version = taxonomy_version(metadata)
     decisions = decision_source()
     if scheme is not None:
         if decisions is None:
@@ -215,7 +218,7 @@ def classify(
 
 def _print_summary(summary: object, output: Path, rejects_path: Path) -> None:
     from iccs.bulk import Summary
-    from iccs.hierarchy import NONE_CODE, NONE_TITLE
+    from iccs.codes import code_title
     from iccs.taxonomy import load_taxonomy
 
     assert isinstance(summary, Summary)
@@ -242,10 +245,7 @@ def _print_summary(summary: object, output: Path, rejects_path: Path) -> None:
     classified = max(summary.rows - summary.rejected, 1)
     if summary.sections:
         print_("by ICCS section:", highlight=False)
-    titles = {
-        section: NONE_TITLE if section == NONE_CODE else taxonomy.get(section).title_en
-        for section in summary.sections
-    }
+    titles = {section: code_title(taxonomy, section) for section in summary.sections}
     width = max(map(len, titles.values()), default=0)  # whole names, never cut
     for section, count in sorted(summary.sections.items()):
         print_(

@@ -28,9 +28,11 @@ import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize as l2_normalize
 
-from iccs.classifier import ICCSClassifier, Prediction
+from iccs.classifier import ICCSClassifier
 from iccs.experts import LexicalExpert
 from iccs.hierarchy import NONE_CODE
+from iccs.predict import Predictor, predictions
+from iccs.suggestions import Prediction
 from iccs.taxonomy import CodeError
 from iccs.text import normalize
 
@@ -65,24 +67,6 @@ class MixingParams:
 
     def weight(self, closest: np.ndarray) -> np.ndarray:
         return self.ceiling / (1.0 + np.exp(-self.slope * (closest - self.midpoint)))
-
-
-class Predictor(Protocol):
-    """What the service's batcher and the bulk engine need of a model."""
-
-    def predict_proba(
-        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
-    ) -> np.ndarray: ...
-
-    def suggestions_from_proba(self, class_proba: np.ndarray, top_k: int) -> list[Prediction]: ...
-
-    def suggest(
-        self, texts: Sequence[str], top_k: int = 3, languages: Sequence[str | None] | None = None
-    ) -> list[Prediction]: ...
-
-    def with_tags(
-        self, predictions: list[Prediction], texts: Sequence[str]
-    ) -> list[Prediction]: ...
 
 
 class DecisionSource(Protocol):
@@ -281,8 +265,8 @@ def fit_mixing(
 class RememberingClassifier:
     """A classifier whose probabilities take a decision memory into account.
 
-    Offers what the bulk engine and the service's batcher call (`predict_proba`,
-    `suggestions_from_proba`, `suggest`, `with_tags`); for anything else use `.classifier`.
+    Offers what `iccs.predict` calls (`predict_proba`, `suggestions_from_proba`, `with_tags`)
+    and `suggest`; for anything else use `.classifier`.
     Tags come from the classifier's tag model alone: the memory remembers codes, not tags.
     """
 
@@ -305,7 +289,5 @@ class RememberingClassifier:
     def suggest(
         self, texts: Sequence[str], top_k: int = 3, languages: Sequence[str | None] | None = None
     ) -> list[Prediction]:
-        if not texts:
-            return []
-        predictions = self.suggestions_from_proba(self.predict_proba(texts, languages), top_k)
-        return self.with_tags(predictions, texts)
+        """As `ICCSClassifier.suggest`, with the memory (the same one composition)."""
+        return predictions(self, texts, languages, top_k)

@@ -1,4 +1,4 @@
-"""Loading the model to serve and turning predictions into the public record shape."""
+"""Loading the model to serve, and the versions its records carry."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from iccs.bundle import BundleError, champion_path, load_bundle
-from iccs.classifier import ICCSClassifier, Prediction, Suggestion
-from iccs.hierarchy import NONE_CODE, NONE_TITLE
-from iccs.taxonomy import load_taxonomy
-
-CORRESPONDENCE_SOURCE = "correspondence"  # answers taken from a validated correspondence table
+from iccs.classifier import ICCSClassifier
+from iccs.records import Versions
+from iccs.taxonomy import TAXONOMY_VERSION
 
 
 def load_default_model(path: Path | None = None) -> tuple[ICCSClassifier, dict[str, Any]]:
@@ -25,26 +23,10 @@ def model_version(metadata: dict[str, Any]) -> str:
     return f"{metadata.get('name', 'iccs-classifier')}:{metadata.get('version', 'unknown')}"
 
 
-def validated_prediction(code: str) -> Prediction:
-    """A code validated in a correspondence table, in the model's prediction shape: one
-    suggestion, confidence 1, no review."""
-    if code == NONE_CODE:
-        return Prediction([Suggestion(NONE_CODE, NONE_TITLE, "none", 1.0)], needs_review=False)
-    category = load_taxonomy().get(code)
-    suggestion = Suggestion(category.code, category.title_en, category.level_name, 1.0)
-    return Prediction([suggestion], needs_review=False)
+def taxonomy_version(metadata: dict[str, Any]) -> str:
+    """The taxonomy a bundle was trained on (the current one for bundles that do not say)."""
+    return str(metadata.get("taxonomy_version") or TAXONOMY_VERSION)
 
 
-def prediction_record(prediction: Prediction, version: str) -> dict[str, Any]:
-    """The `iccs classify` / bulk output contract, without the id."""
-    return {
-        "suggestions": [
-            {"code": s.code, "title": s.title, "level": s.level, "confidence": s.confidence}
-            for s in prediction.suggestions
-        ],
-        "needs_review": prediction.needs_review,
-        "model_version": version,
-        "tags": [
-            {"tag": t.tag, "value": t.value, "confidence": t.confidence} for t in prediction.tags
-        ],
-    }
+def model_versions(metadata: dict[str, Any]) -> Versions:
+    return Versions(model_version(metadata), taxonomy_version(metadata))

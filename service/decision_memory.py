@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from iccs.classifier import ICCSClassifier
-from iccs.memory import DecisionMemory, MemoryRow, Predictor, RememberingClassifier
+from iccs.memory import DecisionMemory, MemoryRow, RememberingClassifier
+from iccs.predict import Predictor
 from service.correspondence.store import PROJECT_PREFIX, scheme_codes, sync_decided
 from service.db import Database
 from service.db.models import Classification, CorrespondenceEntry, ReviewItem

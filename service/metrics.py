@@ -21,7 +21,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from iccs.hierarchy import NONE_CODE
+from iccs.codes import code_section
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99, 1.0)
@@ -74,7 +74,7 @@ class ServiceMetrics:
     def observe_classifications(self, firsts: Iterable[tuple[str, float, bool]]) -> None:
         """One (top code, confidence, needs_review) per text."""
         for code, confidence, needs_review in firsts:
-            self.suggestions.labels(NONE_CODE if code == NONE_CODE else code[:2]).inc()
+            self.suggestions.labels(code_section(code)).inc()
             self.confidence.observe(confidence)
             self.classifications.labels("true" if needs_review else "false").inc()
 

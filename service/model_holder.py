@@ -17,8 +17,8 @@ from typing import Any
 
 from iccs.bundle import BundleError, champion_path, load_bundle
 from iccs.classifier import ICCSClassifier
-from iccs.serving import model_version
-from iccs.taxonomy import TAXONOMY_VERSION
+from iccs.records import Versions
+from iccs.serving import model_version, taxonomy_version
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,11 @@ class ServedModel:
     taxonomy_version: str
     bundle: Path
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def versions(self) -> Versions:
+        """What every record of this model carries."""
+        return Versions(self.version, self.taxonomy_version)
 
 
 def load_served_model(bundle: Path) -> ServedModel:
@@ -49,7 +54,7 @@ def load_served_model(bundle: Path) -> ServedModel:
         classifier=classifier,
         metadata=metadata,
         version=model_version(metadata),
-        taxonomy_version=str(metadata.get("taxonomy_version") or TAXONOMY_VERSION),
+        taxonomy_version=taxonomy_version(metadata),
         bundle=Path(bundle),
     )
 

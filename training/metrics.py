@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import f1_score
 
-from iccs.classifier import calibration_error
+from iccs.calibration import calibration_error
 
 LEVELS = {"section": 2, "division": 4, "group": 5, "class": 6}
 TARGET_PRECISIONS = (0.95, 0.97, 0.99)

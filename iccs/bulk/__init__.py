@@ -55,5 +55,6 @@ def classify_file(
         text_column=text_column,
         top_k=top_k,
         chunk_size=chunk_size,
+        taxonomy_version=model.taxonomy.version,
     )
     return run_bulk(job, LocalSuggester(model))

@@ -1,23 +1,24 @@
 """One classification outcome per distinct text, pre-formatted for every output, and its cache.
 
 Backlogs repeat the same few thousand titles millions of times, so the cost that matters is per
-distinct text: each outcome is formatted once (JSON tail, CSV cells) and then only copied.
+distinct text: each outcome is formatted once (JSON tail, CSV cells) from its record
+(`iccs.records`, the shape every path shares) and then only copied.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Protocol
+from typing import Protocol
 
-from iccs.classifier import Prediction
-from iccs.serving import prediction_record
+from iccs.codes import code_section
+from iccs.predict import Predictor, classify_texts
+from iccs.records import ClassificationRecord, Versions
 from iccs.tags import TAGS
 from iccs.text import normalize
 
-NO_SECTION = "NONE"
+__all__ = ["LocalSuggester", "Outcome", "OutcomeCache", "Suggester", "make_outcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +27,11 @@ class Outcome:
     confidences: tuple[float, ...]
     needs_review: bool
     section: str  # ICCS section of the first suggestion, or NONE
-    json_tail: str  # the JSONL record after `{"id": ..., `
+    json_tail: str  # the serialised record after `{"id": ..., `
     csv_cells: tuple[
         str, ...
     ]  # iccs_code_i, [iccs_title_i,] confidence_i ..., needs_review, model_version, tags
-    record: dict[str, Any]  # the public record without the id (see prediction_record)
+    record: ClassificationRecord
 
     @property
     def tag_values(self) -> tuple[str, ...]:
@@ -39,19 +40,11 @@ class Outcome:
 
 
 def make_outcome(
-    prediction: Prediction,
-    version: str,
-    top_k: int,
-    titles: Mapping[str, str] | None = None,
-    source: str | None = None,
+    record: ClassificationRecord, top_k: int, titles: Mapping[str, str] | None = None
 ) -> Outcome:
-    """The outcome of one prediction; with `titles`, each code's title follows it in CSV cells;
-    `source` (e.g. `correspondence`) is added to the record when the model did not answer."""
-    record = prediction_record(prediction, version)
-    if source is not None:
-        record["source"] = source
-    codes = tuple(s.code for s in prediction.suggestions[:top_k])
-    confidences = tuple(float(s.confidence) for s in prediction.suggestions[:top_k])
+    """The outcome of one record; with `titles`, each code's title follows it in CSV cells."""
+    codes = tuple(s.code for s in record.suggestions[:top_k])
+    confidences = tuple(float(s.confidence) for s in record.suggestions[:top_k])
     cells: list[str] = []
     for i in range(top_k):
         code = codes[i] if i < len(codes) else ""
@@ -59,30 +52,31 @@ def make_outcome(
         if titles is not None:
             cells.append(titles.get(code, ""))
         cells.append(str(float(confidences[i])) if i < len(codes) else "")
-    cells += ["true" if prediction.needs_review else "false", version]
-    values = {t.tag: t.value for t in prediction.tags}
+    cells += ["true" if record.needs_review else "false", record.model_version]
+    values = {t.tag: t.value for t in record.tags}
     cells += [values.get(tag, "") for tag in TAGS]
-    section = codes[0][:2] if codes and codes[0] != NO_SECTION else NO_SECTION
     return Outcome(
         codes=codes,
         confidences=confidences,
-        needs_review=prediction.needs_review,
-        section=section,
-        json_tail=json.dumps(record, ensure_ascii=False)[1:],
+        needs_review=record.needs_review,
+        section=code_section(codes[0] if codes else None),
+        json_tail=record.to_json()[1:],
         csv_cells=tuple(cells),
         record=record,
     )
 
 
 class Suggester(Protocol):
-    """What turns distinct texts into predictions: the in-process model or a Ray cluster."""
+    """What turns distinct texts into records: the in-process model or a Ray cluster."""
 
     #: flush (classify, write, checkpoint) once this many rows are held or texts pending;
     #: 1 means after every chunk.
     window_rows: int
     window_texts: int
 
-    def suggest(self, texts: Sequence[str], top_k: int) -> list[Prediction]: ...
+    def records(
+        self, texts: Sequence[str], top_k: int, versions: Versions
+    ) -> list[ClassificationRecord]: ...
 
     def close(self) -> None: ...
 
@@ -93,13 +87,16 @@ class LocalSuggester:
     window_rows = 1
     window_texts = 1
 
-    def __init__(self, model: Any, batch_size: int = 1024) -> None:
+    def __init__(self, model: Predictor, batch_size: int = 1024) -> None:
         self.model, self.batch_size = model, batch_size
 
-    def suggest(self, texts: Sequence[str], top_k: int) -> list[Prediction]:
-        out: list[Prediction] = []
+    def records(
+        self, texts: Sequence[str], top_k: int, versions: Versions
+    ) -> list[ClassificationRecord]:
+        out: list[ClassificationRecord] = []
         for start in range(0, len(texts), self.batch_size):
-            out += self.model.suggest(list(texts[start : start + self.batch_size]), top_k=top_k)
+            batch = texts[start : start + self.batch_size]
+            out += classify_texts(self.model, batch, top_k=top_k, versions=versions)
         return out
 
     def close(self) -> None:

@@ -4,62 +4,41 @@ Only the expensive step moves to Ray: this process still reads the input, remove
 writes the output in order and keeps the checkpoint, so formats, rejects and `--resume` behave
 exactly as with the default engine. The distinct texts of a window (up to `window_rows` input
 rows) become a Ray Dataset; `map_batches` runs them through an actor pool whose actors each
-take the model once from the object store. Ray is imported only when this engine is chosen.
+take the model once from the object store and run `iccs.predict.classify_texts`, the path
+every other transport uses, sending back serialised records. Ray is imported only when this
+engine is chosen.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 from collections.abc import Sequence
 from typing import Any
 
-from iccs.classifier import ICCSClassifier, Prediction, Suggestion
-from iccs.memory import Predictor
-from iccs.tags import TagValue
+from iccs.classifier import ICCSClassifier
+from iccs.predict import Predictor, classify_texts
+from iccs.records import ClassificationRecord, Versions
 
 logger = logging.getLogger(__name__)
 
 
 class SuggestActor:
-    """Holds the model for the life of the actor; classifies one Ray Data batch per call."""
+    """Holds the model for the life of the actor; classifies one Ray Data batch per call and
+    sends each record back in its one serialised form."""
 
-    def __init__(self, model_box: list[Any], top_k: int) -> None:
+    def __init__(self, model_box: list[Any], top_k: int, versions: Versions) -> None:
         import ray
 
         self.model: Predictor = ray.get(model_box[0])
-        self.top_k = top_k
+        self.top_k, self.versions = top_k, versions
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        predictions = self.model.suggest(list(batch["text"]), top_k=self.top_k)
-        return {"index": batch["index"], "prediction": [_encode(p) for p in predictions]}
-
-
-def _encode(prediction: Prediction) -> str:
-    return json.dumps(
-        [
-            [[s.code, s.title, s.level, float(s.confidence)] for s in prediction.suggestions],
-            prediction.needs_review,
-            prediction.backed_off,
-            [[t.tag, t.value, t.confidence] for t in prediction.tags],
-        ],
-        ensure_ascii=False,
-    )
-
-
-def _decode(payload: str) -> Prediction:
-    suggestions, needs_review, backed_off, tags = json.loads(payload)
-    return Prediction(
-        [
-            Suggestion(code, title, level, confidence)
-            for code, title, level, confidence in suggestions
-        ],
-        bool(needs_review),
-        bool(backed_off),
-        tags=tuple(TagValue(tag, value, confidence) for tag, value, confidence in tags),
-    )
+        records = classify_texts(
+            self.model, list(batch["text"]), top_k=self.top_k, versions=self.versions
+        )
+        return {"index": batch["index"], "record": [r.to_json() for r in records]}
 
 
 class RaySuggester:
@@ -103,7 +82,9 @@ class RaySuggester:
         self.batch_size = batch_size
         logger.info("Ray engine: %d actors over %d CPUs", self.workers, cpus)
 
-    def suggest(self, texts: Sequence[str], top_k: int) -> list[Prediction]:
+    def records(
+        self, texts: Sequence[str], top_k: int, versions: Versions
+    ) -> list[ClassificationRecord]:
         if not texts:
             return []
         import ray.data
@@ -114,19 +95,23 @@ class RaySuggester:
         )
         mapped = dataset.map_batches(
             SuggestActor,
-            fn_constructor_kwargs={"model_box": [self._model_ref], "top_k": top_k},
+            fn_constructor_kwargs={
+                "model_box": [self._model_ref],
+                "top_k": top_k,
+                "versions": versions,
+            },
             batch_size=self.batch_size,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=self.workers),
         )
-        predictions: list[Prediction | None] = [None] * len(texts)
+        records: list[ClassificationRecord | None] = [None] * len(texts)
         for batch in mapped.iter_batches(batch_size=None, batch_format="numpy"):
-            for index, payload in zip(batch["index"], batch["prediction"], strict=True):
-                predictions[int(index)] = _decode(str(payload))
-        missing = sum(p is None for p in predictions)
+            for index, payload in zip(batch["index"], batch["record"], strict=True):
+                records[int(index)] = ClassificationRecord.from_json(str(payload))
+        missing = sum(r is None for r in records)
         if missing:
-            raise RuntimeError(f"Ray returned no prediction for {missing} texts")
-        return [p for p in predictions if p is not None]
+            raise RuntimeError(f"Ray returned no record for {missing} texts")
+        return [r for r in records if r is not None]
 
     def close(self) -> None:
         if self._started_here:

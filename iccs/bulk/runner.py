@@ -40,7 +40,9 @@ from iccs.bulk.writers import (
     complete_output,
     partial_path,
 )
-from iccs.serving import CORRESPONDENCE_SOURCE, validated_prediction
+from iccs.predict import model_key
+from iccs.records import Versions, title_language, validated_record
+from iccs.taxonomy import TAXONOMY_VERSION
 from iccs.text import normalize
 
 logger = logging.getLogger(__name__)
@@ -71,6 +73,11 @@ class BulkJob:
     national_code_column: str | None = None
     validated: Mapping[str, str] = field(default_factory=dict)  # national code -> ICCS code
     extra_fingerprint: dict[str, Any] = field(default_factory=dict)
+    taxonomy_version: str = TAXONOMY_VERSION  # the model's taxonomy, carried by every record
+
+    @property
+    def versions(self) -> Versions:
+        return Versions(self.model_version, self.taxonomy_version)
 
     @property
     def rejects_path(self) -> Path:
@@ -127,7 +134,7 @@ class _Window:
         self.pending: dict[str, list[tuple[int, int]]] = {}  # key -> (chunk, position)
         self.rows = 0
 
-    def add(self, chunk: Chunk, cache: OutcomeCache, table: Mapping[str, Outcome]) -> None:
+    def add(self, chunk: Chunk, cache: OutcomeCache, table: _Validated) -> None:
         index = len(self.chunks)
         outcomes: list[Outcome | None] = [None] * len(chunk)
         rejects, pending, lookup = chunk.rejects, self.pending, cache.lookup
@@ -136,7 +143,7 @@ class _Window:
             if position in rejects:
                 continue
             if codes is not None and codes[position] in table:
-                outcomes[position] = table[codes[position]]
+                outcomes[position] = table.outcome(codes[position], text)
                 continue
             found = lookup(text)
             if isinstance(found, str):
@@ -163,14 +170,38 @@ class _Window:
         seen.update(hash(k) for k in keys)
         first = [self.pending[k][0] for k in keys]
         texts = [self.chunks[c][0].texts[p] for c, p in first]
-        predictions = suggester.suggest(texts, job.top_k)
-        for key, prediction in zip(keys, predictions, strict=True):
-            outcome = make_outcome(prediction, job.model_version, job.top_k, titles)
+        records = suggester.records(texts, job.top_k, job.versions)
+        for key, record in zip(keys, records, strict=True):
+            outcome = make_outcome(record, job.top_k, titles)
             places = self.pending[key]
             for c, p in places:
                 self.chunks[c][1][p] = outcome
             cache.add(key, [self.chunks[c][0].texts[p] for c, p in places], outcome)
         return new
+
+
+class _Validated:
+    """Outcomes of rows whose national code the correspondence table has validated: one per
+    (national code, titles' language), the language being the text's as for model records."""
+
+    def __init__(self, job: BulkJob, titles: dict[str, str] | None) -> None:
+        self.codes, self.job, self.titles = job.validated, job, titles
+        self._outcomes: dict[tuple[str, str], Outcome] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.codes)
+
+    def __contains__(self, national: str) -> bool:
+        return national in self.codes
+
+    def outcome(self, national: str, text: str) -> Outcome:
+        language = model_key(text)[1]
+        key = (national, title_language(language))
+        found = self._outcomes.get(key)
+        if found is None:
+            record = validated_record(self.codes[national], self.job.versions, language)
+            found = self._outcomes[key] = make_outcome(record, self.job.top_k, self.titles)
+        return found
 
 
 def _review_rows(chunk: Chunk, outcomes: list[Outcome | None]) -> list[ReviewRow]:
@@ -212,16 +243,7 @@ def run_bulk(
         code_column=job.national_code_column,
     )
     titles = code_titles(job.titles) if job.titles and output_format != "jsonl" else None
-    table = {
-        national: make_outcome(
-            validated_prediction(code),
-            job.model_version,
-            job.top_k,
-            titles,
-            source=CORRESPONDENCE_SOURCE,
-        )
-        for national, code in job.validated.items()
-    }
+    table = _Validated(job, titles)
     writer = OutputWriter(
         job.output,
         output_format,

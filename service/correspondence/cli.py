@@ -64,6 +64,7 @@ def draft(
 ) -> None:
     """Propose ICCS codes for every national code and queue them for validation."""
     from iccs.bundle import BundleError, champion_path
+    from iccs.predict import classify_texts
     from service.cli import _database
     from service.correspondence import store
     from service.decision_memory import load_predictor
@@ -87,7 +88,9 @@ def draft(
             served,
             scheme,
             rows,
-            suggest=lambda texts, k, langs: predictor.suggest(texts, k, langs),
+            suggest=lambda texts, k, langs: classify_texts(
+                predictor, texts, langs, top_k=k, versions=served.versions
+            ),
         )
         enqueue_new_classifications(session, settings.reviews)
     _say(

@@ -12,18 +12,17 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
 from typing import TextIO
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from iccs.classifier import Prediction
 from iccs.hierarchy import NONE_CODE, NONE_TITLE
 from iccs.taxonomy import load_taxonomy
 from service.agencies import DEFAULT_AGENCY
-from service.classification import TextToClassify, classify_texts
+from service.classification import Suggest, TextToClassify, classify_texts
 from service.correspondence.tables import NationalRow
 from service.db.base import utcnow
 from service.db.models import CorrespondenceEntry, ReviewAuditEvent, ReviewItem
@@ -33,8 +32,6 @@ logger = logging.getLogger(__name__)
 
 SCHEME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$"
 PROJECT_PREFIX = "correspondence:"
-
-Suggest = Callable[[list[str], int, list[str | None]], list[Prediction]]
 
 
 class SchemeError(ValueError):

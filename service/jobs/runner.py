@@ -162,6 +162,7 @@ def run_batch(
             input=source,
             output=directory / RESULTS_FILE,
             model_version=model.version,
+            taxonomy_version=model.taxonomy_version,
             id_column=spec.id_column,
             text_column=spec.text_column,
             top_k=spec.top_k,

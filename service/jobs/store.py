@@ -16,8 +16,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from iccs.bulk import Checkpoint, ReviewRow
-from iccs.classifier import Prediction, Suggestion
-from service.classification import guess_language, suggestion_dicts
+from iccs.records import tag_dicts
+from service.classification import guess_language
 from service.db import Database
 from service.db.base import utcnow
 from service.db.models import Batch, Classification
@@ -93,28 +93,20 @@ def finish(database: Database, batch_id: str, worker_id: str, state: str, error:
 
 
 def _review_classification(batch: Batch, row: ReviewRow) -> Classification:
+    """The stored row of a batch row the model was unsure about: its record, as the results
+    file and an HTTP answer carry it."""
     record = row.outcome.record
-    prediction = Prediction(
-        [
-            Suggestion(s["code"], s["title"], s["level"], s["confidence"])
-            for s in record["suggestions"]
-        ],
-        needs_review=True,
-    )
-    language = guess_language(row.text, None)
-    tags = record.get("tags") or None
-    suggestions = suggestion_dicts(prediction, language)
     return Classification(
         case_id=str(row.id)[:200],
         text=row.text,
-        language=language,
-        suggestions=suggestions,
-        top_code=suggestions[0]["code"],
-        tags=tags,
-        confidence=suggestions[0]["confidence"],
+        language=guess_language(row.text, None),
+        suggestions=record.to_dict()["suggestions"],
+        top_code=record.first.code,
+        tags=tag_dicts(record.tags) or None,
+        confidence=record.first.confidence,
         needs_review=True,
-        model_version=batch.model_version or record["model_version"],
-        taxonomy_version=batch.taxonomy_version or "",
+        model_version=batch.model_version or record.model_version,
+        taxonomy_version=batch.taxonomy_version or record.taxonomy_version,
         source=batch.id,
         api_key_id=batch.api_key_id,
         agency=batch.agency,  # the batch's, whoever runs it

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from iccs.codes import code_section
 from iccs.hierarchy import NONE_CODE, NONE_TITLE
 from iccs.taxonomy import CodeError, load_taxonomy
 from service.agencies import ALL_AGENCIES, AgencyScope
@@ -97,7 +98,7 @@ def breakdown(code: str | None) -> Breakdown:
             None,
             [],
             [*sections, {"code": NONE_CODE, "title": NONE_TITLE, "drillable": False}],
-            lambda c: NONE_CODE if c == NONE_CODE else c[:2],
+            code_section,
         )
     category = taxonomy.get(code)
     children = taxonomy.children(code)

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from iccs.codes import code_section
 from iccs.hierarchy import NONE_CODE
 from iccs.taxonomy import load_taxonomy
 from iccs.text import normalize
@@ -69,10 +70,6 @@ def group_key(text: str, scheme: str | None = None, national_code: str | None = 
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def section_of(code: str) -> str:
-    return NONE_CODE if code == NONE_CODE else code[:2]
-
-
 def queue_reason(
     item_id: uuid.UUID,
     needs_review: bool,
@@ -88,7 +85,7 @@ def queue_reason(
         if top_code in taxonomy and not taxonomy.is_leaf(top_code):
             return "back_off"
         return "low_confidence"
-    threshold = settings.section_thresholds.get(section_of(top_code))
+    threshold = settings.section_thresholds.get(code_section(top_code))
     if threshold is not None and confidence < threshold:
         return "section_threshold"
     if sample_fraction(item_id, "qc") < settings.qc_rate:
@@ -131,7 +128,7 @@ def _queue_rows(
             "id": d.id,
             "state": "pending",
             "reason": reasons[d.id],
-            "section": section_of(d.top_code),
+            "section": code_section(d.top_code),
             "model_code": d.top_code,
             "confidence": d.confidence,
             "language": d.language,

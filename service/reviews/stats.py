@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from iccs.codes import code_section
 from iccs.hierarchy import NONE_CODE, NONE_TITLE
 from iccs.taxonomy import load_taxonomy
 from service.agencies import AgencyScope
 from service.db.models import Batch, Classification, ReviewAuditEvent, ReviewCoding, ReviewItem
 from service.db.models.reviews import OPEN_STATES
 from service.reviews.kappa import cohen_kappa, wilson_interval
-from service.reviews.queue import section_of
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -106,7 +106,7 @@ def model_analyst_agreement(session: Session, scope: AgencyScope) -> dict[str, A
         n[row.section] += 1
         texts[row.section].add(row.text_key)
         exact[row.section] += final == row.model_code
-        same_section[row.section] += section_of(final) == row.section
+        same_section[row.section] += code_section(final) == row.section
     by_section = [
         {
             "section": section,
@@ -141,7 +141,7 @@ def double_coding(session: Session, scope: AgencyScope) -> dict[str, Any]:
     pairs = [codes[:2] for codes in codings.values() if len(codes) >= 2]
     first, second = [p[0] for p in pairs], [p[1] for p in pairs]
     kappa = cohen_kappa(first, second)
-    kappa_section = cohen_kappa([section_of(c) for c in first], [section_of(c) for c in second])
+    kappa_section = cohen_kappa([code_section(c) for c in first], [code_section(c) for c in second])
     double = session.scalar(
         select(func.count())
         .select_from(ReviewItem)

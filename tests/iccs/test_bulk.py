@@ -23,7 +23,8 @@ from iccs.bulk import (
 )
 from iccs.bulk.checkpoint import FileCheckpointStore, checkpoint_path
 from iccs.bulk.progress import LogProgress
-from iccs.classifier import ICCSClassifier, Prediction
+from iccs.classifier import ICCSClassifier
+from iccs.records import ClassificationRecord, Versions
 
 VERSION = "iccs-classifier:tiny-1"
 TEXTS = [
@@ -44,12 +45,14 @@ class CountingSuggester(LocalSuggester):
         self.texts: list[str] = []
         self.calls, self.interrupt_after = 0, interrupt_after
 
-    def suggest(self, texts: Sequence[str], top_k: int) -> list[Prediction]:
+    def records(
+        self, texts: Sequence[str], top_k: int, versions: Versions
+    ) -> list[ClassificationRecord]:
         self.calls += 1
         if self.interrupt_after is not None and self.calls > self.interrupt_after:
             raise KeyboardInterrupt
         self.texts += texts
-        return super().suggest(texts, top_k)
+        return super().records(texts, top_k, versions)
 
 
 def write_csv(
@@ -91,10 +94,21 @@ def test_jsonl_keeps_the_contract_order_and_string_ids(tmp_path: Path, tiny_mode
     summary = classify_file(tiny_model, VERSION, source, tmp_path / "out.jsonl", top_k=2)
     records = read_jsonl(tmp_path / "out.jsonl")
     assert [r["id"] for r in records] == ["007"] * len(TEXTS)
-    assert set(records[0]) == {"id", "suggestions", "needs_review", "model_version", "tags"}
+    assert list(records[0]) == [
+        "id",
+        "suggestions",
+        "needs_review",
+        "backed_off",
+        "fallback",
+        "tags",
+        "model_version",
+        "taxonomy_version",
+        "source",
+    ]
     assert [t["tag"] for t in records[0]["tags"]] == ["cyber", "attempt", "weapon", "context"]
     first = records[0]["suggestions"][0]
-    assert set(first) == {"code", "title", "level", "confidence"}
+    assert list(first) == ["code", "title", "level", "path", "confidence"]
+    assert first["path"][-1] == {"code": first["code"], "title": first["title"]}
     assert first["code"].startswith("05") and records[1]["suggestions"][0]["code"].startswith("02")
     assert all(len(r["suggestions"]) == 2 and r["model_version"] == VERSION for r in records)
     assert summary.rows == len(TEXTS) and summary.distinct_texts == len(TEXTS)

@@ -89,7 +89,17 @@ def test_training_contract_still_holds(tmp_path: Path, tiny_bundle: Path) -> Non
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["id"] for r in records] == ["0042", "7"]
-    assert list(records[0]) == ["id", "suggestions", "needs_review", "model_version", "tags"]
+    assert list(records[0]) == [
+        "id",
+        "suggestions",
+        "needs_review",
+        "backed_off",
+        "fallback",
+        "tags",
+        "model_version",
+        "taxonomy_version",
+        "source",
+    ]
     assert records[0]["model_version"] == "iccs-classifier:tiny-1"
 
 

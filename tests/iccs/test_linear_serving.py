@@ -1,4 +1,4 @@
-"""The stored linear heads and the prediction shapes the serving paths share."""
+"""The stored linear heads and the record shape the serving paths share."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from iccs.classifier import Prediction, Suggestion
 from iccs.hierarchy import NONE_CODE
 from iccs.linear import LinearHead, log_softmax
-from iccs.serving import prediction_record, validated_prediction
+from iccs.records import ClassificationRecord, Versions, record_from_prediction, validated_record
+from iccs.suggestions import Prediction, Suggestion
+
+VERSIONS = Versions("iccs-classifier:v1", "ICCS-1.0-2015")
 
 
 class _Fitted:
@@ -41,21 +43,44 @@ def test_margins_stay_margins_and_log_softmax_is_stable() -> None:
     assert np.isfinite(big).all() and np.isclose(big[0, 0], 0.0)
 
 
-def test_a_validated_code_has_the_shape_of_a_prediction() -> None:
-    prediction = validated_prediction("20111")  # a spreadsheet dropped the zero
-    first = prediction.suggestions[0]
+def test_a_validated_code_has_the_shape_of_a_record() -> None:
+    record = validated_record("20111", VERSIONS, None)  # a spreadsheet dropped the zero
+    first = record.first
     assert (first.code, first.level, first.confidence) == ("020111", "class", 1.0)
-    assert not prediction.needs_review
-    assert validated_prediction(NONE_CODE).suggestions[0].code == NONE_CODE
+    assert [step.code for step in first.path] == ["02", "0201", "02011", "020111"]
+    assert not record.needs_review and record.source == "correspondence"
+    assert validated_record(NONE_CODE, VERSIONS, "es").first.code == NONE_CODE
 
 
 def test_the_record_every_path_writes() -> None:
     prediction = Prediction([Suggestion("0401", "Robbery", "division", 0.8)], needs_review=True)
-    assert prediction_record(prediction, "iccs-classifier:v1") == {
+    record = record_from_prediction(prediction, VERSIONS, "en")
+    assert record.to_dict() == {
         "suggestions": [
-            {"code": "0401", "title": "Robbery", "level": "division", "confidence": 0.8}
+            {
+                "code": "0401",
+                "title": "Robbery",
+                "level": "division",
+                "path": [
+                    {"code": "04", "title": record.first.path[0].title},
+                    {"code": "0401", "title": "Robbery"},
+                ],
+                "confidence": 0.8,
+            }
         ],
         "needs_review": True,
-        "model_version": "iccs-classifier:v1",
+        "backed_off": False,
+        "fallback": None,
         "tags": [],
+        "model_version": "iccs-classifier:v1",
+        "taxonomy_version": "ICCS-1.0-2015",
+        "source": "model",
     }
+    assert ClassificationRecord.from_json(record.to_json()) == record
+
+
+def test_spanish_texts_get_spanish_titles() -> None:
+    prediction = Prediction([Suggestion("0401", "Robbery", "division", 0.8)], needs_review=True)
+    english = record_from_prediction(prediction, VERSIONS, "en").first
+    spanish = record_from_prediction(prediction, VERSIONS, "es").first
+    assert spanish.title != english.title and spanish.title == spanish.path[-1].title

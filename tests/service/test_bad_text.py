@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from iccs.classifier import ICCSClassifier
+from iccs.predict import classify_texts
+from iccs.records import Versions
 from service.batcher import SuggestionBatcher
 from service.config import HttpSettings
 from service.db.models import Batch, Classification
@@ -22,6 +24,7 @@ from tests.service.test_batches import worker
 
 SECRET = "secret-case-words-5521"
 GOOD = "theft of a pedal cycle from outside the station"
+VERSIONS = Versions("iccs-classifier:tiny", "ICCS-1.0-2015")
 
 
 def post_raw(svc: Service, body: str, role: str = "submitter") -> Any:
@@ -102,7 +105,7 @@ def test_a_failing_shared_batch_fails_only_its_culprit(tiny_model: ICCSClassifie
     try:
         with ThreadPoolExecutor(8) as pool:
             texts = [[f"{GOOD} {n}"] if n != 5 else ["culprit"] for n in range(8)]
-            futures = [pool.submit(batcher.suggest, model, t, 3) for t in texts]
+            futures = [pool.submit(batcher.classify, model, VERSIONS, t, 3) for t in texts]
             gate.set()
             outcomes = [f.exception() or f.result() for f in futures]
     finally:
@@ -112,7 +115,7 @@ def test_a_failing_shared_batch_fails_only_its_culprit(tiny_model: ICCSClassifie
         if n == 5:
             assert isinstance(outcome, UnicodeEncodeError)
         else:
-            assert outcome == tiny_model.suggest(texts[n], top_k=3)
+            assert outcome == classify_texts(tiny_model, texts[n], top_k=3, versions=VERSIONS)
 
 
 def jsonl_backlog(bad: dict[int, dict[str, str]]) -> bytes:

@@ -12,7 +12,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from iccs.classifier import ICCSClassifier
-from service.batcher import SuggestionBatcher, suggest_many
+from iccs.predict import classify_texts as classify_records
+from iccs.records import ClassificationRecord, Versions
+from service.batcher import SuggestionBatcher, classify_many
 from service.classification import TextToClassify, classify_texts
 from service.db import Database
 from service.db.models import Classification
@@ -27,6 +29,12 @@ TEXTS = [
     "Robo con violencia de un teléfono celular",
     "음주운전",
 ]
+VERSIONS = Versions("iccs-classifier:tiny", "ICCS-1.0-2015")
+
+
+def alone(model: ICCSClassifier, texts: list[str], top_k: int = 3) -> list[ClassificationRecord]:
+    """The records of one request, classified on its own."""
+    return classify_records(model, texts, top_k=top_k, versions=VERSIONS)
 
 
 class CountingClassifier:
@@ -45,10 +53,15 @@ class CountingClassifier:
         return self.inner.predict_proba(texts, languages)
 
 
-def test_suggest_many_matches_suggest(tiny_model: ICCSClassifier) -> None:
+def test_one_call_for_many_requests_matches_each_alone(tiny_model: ICCSClassifier) -> None:
     jobs = [(TEXTS[:3], 3), (TEXTS[2:], 1), ([TEXTS[0]], 5)]
-    for (texts, top_k), got in zip(jobs, suggest_many(tiny_model, jobs), strict=True):
-        assert got == tiny_model.suggest(texts, top_k=top_k)
+    requests = [(texts, top_k, [None] * len(texts)) for texts, top_k in jobs]
+    counting = CountingClassifier(tiny_model)
+    got = classify_many(counting, VERSIONS, requests)
+    assert counting.calls == 1
+    for (texts, top_k), records in zip(jobs, got, strict=True):
+        assert records == alone(tiny_model, texts, top_k)
+        assert all(len(r.suggestions) <= top_k for r in records)
 
 
 def test_concurrent_requests_share_model_calls(tiny_model: ICCSClassifier) -> None:
@@ -59,7 +72,9 @@ def test_concurrent_requests_share_model_calls(tiny_model: ICCSClassifier) -> No
     try:
         with ThreadPoolExecutor(12) as pool:
             futures = [
-                pool.submit(batcher.suggest, counting, [TEXTS[n % len(TEXTS)]], 1 + n % 3)
+                pool.submit(
+                    batcher.classify, counting, VERSIONS, [TEXTS[n % len(TEXTS)]], 1 + n % 3
+                )
                 for n in range(12)
             ]
             gate.set()  # the first call waited; everything queued meanwhile goes in one more
@@ -67,7 +82,7 @@ def test_concurrent_requests_share_model_calls(tiny_model: ICCSClassifier) -> No
     finally:
         batcher.stop()
     for n, got in enumerate(results):
-        assert got == tiny_model.suggest([TEXTS[n % len(TEXTS)]], top_k=1 + n % 3)
+        assert got == alone(tiny_model, [TEXTS[n % len(TEXTS)]], 1 + n % 3)
     assert counting.calls < 12
 
 
@@ -75,7 +90,7 @@ def test_large_requests_bypass_the_queue(tiny_model: ICCSClassifier) -> None:
     batcher = SuggestionBatcher(max_texts=2)
     batcher.start()
     batcher.stop()  # not running: everything runs in the caller's thread
-    assert batcher.suggest(tiny_model, TEXTS, 2) == tiny_model.suggest(TEXTS, top_k=2)
+    assert batcher.classify(tiny_model, VERSIONS, TEXTS, 2) == alone(tiny_model, TEXTS, 2)
 
 
 def test_a_failing_model_call_fails_its_requests_not_the_worker(tiny_model) -> None:
@@ -87,8 +102,10 @@ def test_a_failing_model_call_fails_its_requests_not_the_worker(tiny_model) -> N
     batcher.start()
     try:
         with pytest.raises(RuntimeError, match="exploded"):
-            batcher.suggest(Broken(tiny_model), [TEXTS[0]], 3)
-        assert batcher.suggest(tiny_model, [TEXTS[0]], 3) == tiny_model.suggest([TEXTS[0]])
+            batcher.classify(Broken(tiny_model), VERSIONS, [TEXTS[0]], 3)
+        assert batcher.classify(tiny_model, VERSIONS, [TEXTS[0]], 3) == alone(
+            tiny_model, [TEXTS[0]]
+        )
     finally:
         batcher.stop()
 

@@ -204,7 +204,7 @@ def test_batch_rows_with_a_validated_national_code_skip_the_model(csvc: Service)
     assert worker(csvc).run_once() == "succeeded"
     response = csvc.client.get(f"/v1/batches/{queued['id']}/results", headers=csvc.headers())
     records = [json.loads(line) for line in response.text.splitlines()]
-    assert [r.get("source") for r in records] == ["correspondence", None, "correspondence"]
+    assert [r["source"] for r in records] == ["correspondence", "model", "correspondence"]
     assert [r["suggestions"][0]["code"] for r in (records[0], records[2])] == ["050221", "NONE"]
     assert not records[0]["needs_review"] and not records[2]["needs_review"]
 

@@ -110,10 +110,12 @@ def test_iccs_classify_uses_the_table_and_the_memory_of_the_database(
             "code": "050221",
             "title": records[0]["suggestions"][0]["title"],
             "level": "class",
+            "path": records[0]["suggestions"][0]["path"],
             "confidence": 1.0,
         }
     ]
+    assert [step["code"] for step in records[0]["suggestions"][0]["path"]][-1] == "050221"
     # the imported title is remembered: its wording, in capitals, now gets the validated code
     assert before[1]["suggestions"][0]["code"] != "0502"
-    assert records[1]["suggestions"][0]["code"] == "0502" and "source" not in records[1]
+    assert records[1]["suggestions"][0]["code"] == "0502" and records[1]["source"] == "model"
     assert records[2]["suggestions"][0]["code"] == before[2]["suggestions"][0]["code"]

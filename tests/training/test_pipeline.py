@@ -156,7 +156,7 @@ def test_classify_honours_the_output_contract(env: dict[str, Path]) -> None:
         assert set(record) >= {"id", "suggestions", "needs_review", "model_version"}
         assert 1 <= len(record["suggestions"]) <= 2
         for s in record["suggestions"]:
-            assert set(s) == {"code", "title", "level", "confidence"}
+            assert set(s) == {"code", "title", "level", "path", "confidence"}
         confidences = [s["confidence"] for s in record["suggestions"]]
         assert confidences == sorted(confidences, reverse=True)
     assert records[0]["suggestions"][0]["code"].startswith("02")

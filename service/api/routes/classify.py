@@ -81,19 +81,13 @@ def _validated(database: Database, items: list[TextToClassify]) -> dict[tuple[st
 
 
 def _out(result: ClassificationResult) -> ClassificationOut:
+    """The record as every path serialises it, after this request's ids."""
     return ClassificationOut.model_validate(
         {
             "classification_id": result.classification_id,
             "id": result.item_id,
             "case_id": result.case_id,
-            "suggestions": result.suggestions,
-            "needs_review": result.needs_review,
-            "backed_off": result.backed_off,
-            "fallback": result.fallback,
-            "tags": result.tags,
-            "model_version": result.model_version,
-            "taxonomy_version": result.taxonomy_version,
-            "source": result.source,
+            **result.record.to_dict(),
         }
     )
 
@@ -123,7 +117,9 @@ def classify(
         request.top_k or settings.default_top_k,
         api_key_id=caller.key_id,
         agency=caller.agency,
-        suggest=lambda texts, top_k, languages: batcher.suggest(predictor, texts, top_k, languages),
+        suggest=lambda texts, top_k, languages: batcher.classify(
+            predictor, model.versions, texts, top_k, languages
+        ),
         validated=_validated(database, items),
     )
     try:
@@ -137,7 +133,7 @@ def classify(
             details={"reason": error_kind(exc)},
         ) from None
     metrics.observe_classifications(
-        (r.suggestions[0]["code"], r.suggestions[0]["confidence"], r.needs_review) for r in results
+        (r.record.first.code, r.record.first.confidence, r.record.needs_review) for r in results
     )
     outs = [_out(r) for r in results]
     if request.items is None:

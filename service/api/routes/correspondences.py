@@ -66,7 +66,9 @@ def draft_table(
         model,
         scheme,
         rows,
-        suggest=lambda texts, k, langs: batcher.suggest(predictor, texts, k, langs),
+        suggest=lambda texts, k, langs: batcher.classify(
+            predictor, model.versions, texts, k, langs
+        ),
         top_k=settings.default_top_k,
         agency=caller.agency,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -14,7 +13,7 @@ from pydantic import WithJsonSchema
 from iccs.tags import TAGS
 from service.api.deps import AgencyScopeDep, AnalystDep, SessionDep, SettingsDep
 from service.api.errors import ERROR_RESPONSES, APIError
-from service.api.schemas.common import StorableStr
+from service.api.schemas.common import DateTimeWithOffset, StorableStr
 from service.api.schemas.reports import CountRow, CountsOut, TagCount
 from service.reports.counts import (
     CountQuery,
@@ -86,10 +85,20 @@ def counts(
         StorableStr | None, Query(max_length=36, description="Only this batch.")
     ] = None,
     period_from: Annotated[
-        datetime | None, Query(alias="from", description="Records classified from (inclusive).")
+        DateTimeWithOffset | None,
+        Query(
+            alias="from",
+            description="Records classified from (inclusive; RFC 3339, with offset).",
+            examples=["2026-01-01T00:00:00Z"],
+        ),
     ] = None,
     period_to: Annotated[
-        datetime | None, Query(alias="to", description="Records classified before (exclusive).")
+        DateTimeWithOffset | None,
+        Query(
+            alias="to",
+            description="Records classified before (exclusive; RFC 3339, with offset).",
+            examples=["2026-02-01T00:00:00Z"],
+        ),
     ] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv.")] = "json",
 ) -> CountsOut | Response:

@@ -69,11 +69,18 @@ class TagConfig:
     # them for the same texts, so a served text pays nothing more); "" = n-grams only.
     embedder: str = ""
     embedding_scale: float = 1.0
+    # How `iccs tags train` sets the cyber-related operating point (`TagPredictor.
+    # cyber_threshold`): "" keeps the most probable value; "min_pr" picks the threshold on the
+    # summed cyber_dependent + cyber_enabled probability that maximises min(precision, recall)
+    # on the pooled leave-one-jurisdiction-out predictions.
+    cyber_operating: str = ""
 
     def __post_init__(self) -> None:
         self.class_weight = None if self.class_weight in ("", "none") else self.class_weight
         if self.class_weight not in (None, "sqrt", "balanced"):
             raise ValueError(f"class_weight must be sqrt, balanced or none: {self.class_weight!r}")
+        if self.cyber_operating not in ("", "min_pr"):
+            raise ValueError(f"cyber_operating must be '' or min_pr: {self.cyber_operating!r}")
 
 
 def check_value(tag: str, value: str) -> str:
@@ -110,6 +117,9 @@ class TagPredictor:
         self._coef: np.ndarray = np.zeros((0, 0), dtype=np.float32)  # features x all classes
         self._intercept: np.ndarray = np.zeros(0, dtype=np.float32)
         self._spans: dict[str, slice] = {}  # tag -> its columns in the stacked weights
+        # An operating point, chosen on held-out rows after fitting: a text is cyber-related
+        # when P(cyber_dependent) + P(cyber_enabled) reaches it (None: the most probable value).
+        self.cyber_threshold: float | None = None
 
     @property
     def tags(self) -> list[str]:
@@ -234,12 +244,23 @@ class TagPredictor:
             for tag, span in self._spans.items()
         }
 
+    def decide(self, proba: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The chosen value (a column of `classes_[tag]`) per text: the most probable one, except
+        that the cyber tag's related/not-related split follows `cyber_threshold` when set."""
+        chosen = {tag: p.argmax(axis=1) for tag, p in proba.items()}
+        if self.cyber_threshold is not None and "cyber" in proba:
+            chosen["cyber"] = related_choice(
+                proba["cyber"], self.classes_["cyber"], self.cyber_threshold
+            )
+        return chosen
+
     def predict(self, texts: Sequence[str]) -> list[tuple[TagValue, ...]]:
-        """The most probable value of every tag, with its confidence, per text."""
+        """The chosen value of every tag (see `decide`), with its probability, per text."""
         proba = self.predict_proba(texts)
+        decided = self.decide(proba)
         columns = []
         for tag, p in proba.items():
-            best = p.argmax(axis=1)
+            best = decided[tag]
             confidence = np.round(p[np.arange(len(best)), best], 4)
             classes = self.classes_[tag]
             columns.append(
@@ -261,6 +282,7 @@ class TagPredictor:
             "config": asdict(self.config),
             "classes": self.classes_,
             "temperatures": self.temperatures,
+            "operating_point": {"cyber_threshold": self.cyber_threshold},
             "metadata": metadata or {},
         }
         (directory / _CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False))
@@ -285,4 +307,18 @@ class TagPredictor:
             model._spans[tag] = slice(start, start + len(classes))
             start += len(classes)
         model.temperatures = {k: float(v) for k, v in raw["temperatures"].items()}
+        threshold = (raw.get("operating_point") or {}).get("cyber_threshold")
+        model.cyber_threshold = None if threshold is None else float(threshold)
         return model, dict(raw.get("metadata", {}))
+
+
+def related_choice(proba: np.ndarray, classes: Sequence[str], threshold: float) -> np.ndarray:
+    """Per row, the most probable cyber-related column when the related values together reach
+    `threshold`, else the most probable of the other columns."""
+    related = np.isin(np.asarray(classes, dtype=object), list(CYBER_RELATED))
+    if related.all() or not related.any():
+        return np.asarray(proba.argmax(axis=1))
+    mass = proba[:, related].sum(axis=1)
+    inside = np.where(related, proba, -1.0).argmax(axis=1)
+    outside = np.where(related, -1.0, proba).argmax(axis=1)
+    return np.where(mass >= threshold, inside, outside)

@@ -143,3 +143,22 @@ def test_rare_values_weigh_more_and_the_average_row_still_weighs_one() -> None:
     assert TagConfig(class_weight="none").class_weight is None
     with pytest.raises(ValueError, match="class_weight"):
         TagConfig(class_weight="heavy")
+
+
+def test_the_cyber_threshold_moves_only_the_related_split(tmp_path: Path) -> None:
+    from iccs.tags import related_choice
+
+    classes = ["cyber_dependent", "cyber_enabled", "not_cyber", "unknown"]
+    proba = np.array([[0.2, 0.15, 0.5, 0.15], [0.05, 0.1, 0.25, 0.6], [0.5, 0.3, 0.1, 0.1]])
+    assert related_choice(proba, classes, 0.5).tolist() == [2, 3, 0]  # = most probable
+    assert related_choice(proba, classes, 0.3).tolist() == [0, 3, 0]  # 0.35 related: dependent
+    assert related_choice(proba, classes, 0.9).tolist() == [2, 3, 2]  # best of the others
+    tagger = fit_tiny_tagger()
+    texts = [t for t, _ in TINY_TEXTS[:8]]
+    assert tagger.cyber_threshold is None
+    tagger.cyber_threshold = 0.0  # any related mass, however small, says cyber-related
+    said = {row[0].value for row in tagger.predict(texts)}
+    assert said <= {"cyber_dependent", "cyber_enabled"}
+    tagger.save(tmp_path / "tags")
+    loaded, _ = TagPredictor.load(tmp_path / "tags")
+    assert loaded.cyber_threshold == 0.0 and loaded.predict(texts) == tagger.predict(texts)

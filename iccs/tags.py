@@ -57,6 +57,10 @@ class TagConfig:
     char_ngram_min: int = 2
     char_ngram_max: int = 4
     max_features: int = 60_000
+    # > 0: word 1..N-gram TF-IDF beside the character n-grams (whole words such as "internet"
+    # keep their weight in long legal texts); 0: character n-grams only.
+    word_ngram_max: int = 0
+    max_word_features: int = 40_000
     c: float = 4.0
     # Rare values (cyber-related, weapons) weigh more: "sqrt" by 1/sqrt(frequency), "balanced"
     # by 1/frequency, None not at all. More recall on them, a little less precision.
@@ -95,6 +99,31 @@ def check_value(tag: str, value: str) -> str:
 def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
     """The temperature of least negative log-likelihood on held-out rows (1 with none)."""
     return best_temperature(logits, gold)[0] if len(gold) else 1.0
+
+
+def _vectorizer(config: TagConfig) -> Any:
+    """Character n-gram TF-IDF, with word n-gram TF-IDF beside it when the config asks."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    chars = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(config.char_ngram_min, config.char_ngram_max),
+        max_features=config.max_features,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
+    if config.word_ngram_max <= 0:
+        return chars
+    words = TfidfVectorizer(
+        analyzer="word",
+        ngram_range=(1, config.word_ngram_max),
+        token_pattern=r"(?u)\b\w+\b",  # one-letter words and Hangul syllables count
+        max_features=config.max_word_features,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
+    return FeatureUnion([("chars", chars), ("words", words)])
 
 
 def _class_weights(gold: np.ndarray, scheme: str | None) -> dict[str, float] | str | None:
@@ -137,20 +166,12 @@ class TagPredictor:
         A share of the rows is held out of a first fit to fit each tag's temperature; the
         final weights are then fitted on every row and keep that temperature.
         """
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         keys = [normalize(t) for t in texts]
         weights = np.ones(len(keys)) if sample_weight is None else np.asarray(sample_weight)
         for tag, values in labels.items():
             for value in set(values) - {""}:
                 check_value(tag, value)
-        self.vectorizer = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(self.config.char_ngram_min, self.config.char_ngram_max),
-            max_features=self.config.max_features,
-            sublinear_tf=True,
-            dtype=np.float32,
-        )
+        self.vectorizer = _vectorizer(self.config)
         features = self._with_embeddings(self.vectorizer.fit_transform(keys), keys)
         rng = np.random.default_rng(self.config.seed)
         held = rng.random(len(keys)) < self.config.calibration_share

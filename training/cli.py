@@ -221,6 +221,9 @@ def tags_train(
             "which the classifier computes for every text anyway); empty: n-grams only."
         ),
     ] = "",
+    word_ngrams: Annotated[
+        int, typer.Option(min=0, help="Word 1..N-grams beside the character n-grams (0: none).")
+    ] = 0,
     embedding_cache: Annotated[
         Path | None,
         typer.Option(help="Folder keeping the embedder's vectors across runs (as `iccs train`)."),
@@ -243,7 +246,11 @@ def tags_train(
         raise fail(f"tag labels not found: {labels}")
     try:
         config = TagConfig(
-            c=c, class_weight=class_weight, embedder=embedder, cyber_operating=cyber_operating
+            c=c,
+            class_weight=class_weight,
+            embedder=embedder,
+            word_ngram_max=word_ngrams,
+            cyber_operating=cyber_operating,
         )
         metrics = refresh_bundle_tags(model, labels, corpus, config, lojo, embedding_cache)
     except (BundleError, TagError, OSError, ValueError) as exc:

@@ -162,3 +162,13 @@ def test_the_cyber_threshold_moves_only_the_related_split(tmp_path: Path) -> Non
     tagger.save(tmp_path / "tags")
     loaded, _ = TagPredictor.load(tmp_path / "tags")
     assert loaded.cyber_threshold == 0.0 and loaded.predict(texts) == tagger.predict(texts)
+
+
+def test_word_ngrams_can_join_the_character_ngrams(tmp_path: Path) -> None:
+    texts, labels = tiny_tag_rows()
+    tagger = TagPredictor(TagConfig(max_features=4000, word_ngram_max=2)).fit(texts, labels)
+    chars, words = (v for _, v in tagger.vectorizer.transformer_list)
+    assert tagger._coef.shape[0] == len(chars.vocabulary_) + len(words.vocabulary_)
+    tagger.save(tmp_path / "tags")
+    loaded, _ = TagPredictor.load(tmp_path / "tags")
+    assert loaded.config.word_ngram_max == 2 and loaded.predict(texts) == tagger.predict(texts)

@@ -178,3 +178,11 @@ def test_lojo_chooses_the_served_cyber_threshold_and_reports_it_nested(corpus: P
     assert lojo["pooled"]["cyber"]["all"]["n"] == lojo["pooled_argmax_cyber"]["all"]["n"]
     _, plain = train_tags(frame, labels, TagConfig(max_features=4000), lojo=False)
     assert plain["cyber_threshold"] is None
+
+
+def test_the_card_names_the_cyber_operating_point_when_there_is_one() -> None:
+    from training.tags_card import card_section
+
+    metrics = {"rows": {"train": 10, "reviews": 0, "test": 4}, "test": {}, "lojo": None}
+    assert "operating point" not in card_section(metrics | {"cyber_threshold": None})
+    assert ">= 0.37" in card_section(metrics | {"cyber_threshold": 0.37})

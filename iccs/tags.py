@@ -73,10 +73,10 @@ class TagConfig:
     # them for the same texts, so a served text pays nothing more); "" = n-grams only.
     embedder: str = ""
     embedding_scale: float = 1.0
-    # How `iccs tags train` sets the cyber-related operating point (`TagPredictor.
-    # cyber_threshold`): "" keeps the most probable value; "min_pr" picks the threshold on the
-    # summed cyber_dependent + cyber_enabled probability that maximises min(precision, recall)
-    # on the pooled leave-one-jurisdiction-out predictions.
+    # The cyber-related operating point (`TagPredictor.cyber_threshold`): "" keeps the most
+    # probable value; "min_pr" picks the threshold on P(cyber_dependent) + P(cyber_enabled)
+    # that maximises min(precision, recall), on the rows held out for the temperatures, and
+    # `iccs tags train` then on the pooled leave-one-jurisdiction-out rows (unseen countries).
     cyber_operating: str = ""
 
     def __post_init__(self) -> None:
@@ -177,6 +177,7 @@ class TagPredictor:
         held = rng.random(len(keys)) < self.config.calibration_share
         coefs, intercepts = [], []
         self.classes_, self.temperatures, self._spans = {}, {}, {}
+        self.cyber_threshold = None
         start = 0
         for tag in TAGS:
             if tag not in labels:
@@ -250,7 +251,13 @@ class TagPredictor:
         known = np.array([g in index for g in gold[held_rows]])
         logits = np.asarray(features[held_rows][known] @ coef) + intercept
         targets = np.array([index[g] for g in gold[held_rows][known]], dtype=int)
-        return fit_temperature(logits, targets)
+        temperature = fit_temperature(logits, targets)
+        is_cyber = bool(CYBER_RELATED & set(classes)) and set(classes) <= set(TAGS["cyber"])
+        if self.config.cyber_operating and is_cyber:
+            # the fallback operating point (`iccs tags train` replaces it by the LOJO one)
+            proba = softmax(logits / temperature)
+            self.cyber_threshold = best_cyber_threshold(gold[held_rows][known], proba, classes)
+        return temperature
 
     # ---- prediction -------------------------------------------------------------------------
     def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -343,3 +350,26 @@ def related_choice(proba: np.ndarray, classes: Sequence[str], threshold: float) 
     inside = np.where(related, proba, -1.0).argmax(axis=1)
     outside = np.where(related, -1.0, proba).argmax(axis=1)
     return np.where(mass >= threshold, inside, outside)
+
+
+def best_cyber_threshold(
+    gold: np.ndarray, proba: np.ndarray, classes: Sequence[str]
+) -> float | None:
+    """The related-mass threshold that maximises min(precision, recall) of cyber-related on
+    labelled held-out rows (ties to F1, then the lower threshold); None without positives."""
+    keep = gold != ""
+    related = np.isin(gold[keep], list(CYBER_RELATED))
+    columns = np.isin(np.asarray(classes, dtype=object), list(CYBER_RELATED))
+    if not related.any() or not columns.any():
+        return None
+    mass = proba[keep][:, columns].sum(axis=1)
+    best: tuple[float, float, float] | None = None
+    for threshold in np.round(np.arange(0.05, 0.951, 0.01), 2):
+        said = mass >= threshold
+        hits = float(np.sum(said & related))
+        precision, recall = hits / max(int(said.sum()), 1), hits / int(related.sum())
+        f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+        if best is None or (min(precision, recall), f1) > best[:2]:
+            best = (min(precision, recall), f1, float(threshold))
+    assert best is not None
+    return best[2]

@@ -28,6 +28,7 @@ from iccs.tags import (
     TagConfig,
     TagError,
     TagPredictor,
+    best_cyber_threshold,
     check_value,
     related_choice,
 )
@@ -114,26 +115,8 @@ def predicted_values(tagger: TagPredictor, texts: list[str]) -> dict[str, list[s
 
 
 def cyber_threshold(gold: np.ndarray, proba: np.ndarray) -> float | None:
-    """The related-mass threshold (columns of `proba` in TAGS["cyber"] order) that maximises
-    min(precision, recall) of cyber-related on labelled rows, ties to F1; None without
-    positives."""
-    keep = gold != ""
-    related = np.isin(gold[keep], list(CYBER_RELATED))
-    if not related.any():
-        return None
-    columns = np.isin(np.asarray(TAGS["cyber"], dtype=object), list(CYBER_RELATED))
-    mass = proba[keep][:, columns].sum(axis=1)
-    best: tuple[float, float, float] | None = None
-    for threshold in np.round(np.arange(0.05, 0.951, 0.01), 2):
-        said = mass >= threshold
-        hits = float(np.sum(said & related))
-        precision, recall = hits / max(int(said.sum()), 1), hits / int(related.sum())
-        f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
-        key = (min(precision, recall), f1, float(threshold))
-        if best is None or key[:2] > best[:2]:
-            best = key
-    assert best is not None
-    return best[2]
+    """`best_cyber_threshold` over probabilities in TAGS["cyber"] column order."""
+    return best_cyber_threshold(gold, proba, TAGS["cyber"])
 
 
 def _cyber_columns(tagger: TagPredictor, proba: dict[str, np.ndarray]) -> np.ndarray:
@@ -227,7 +210,8 @@ def train_tags(
     }
     if lojo:
         metrics["lojo"] = lojo_report(pool, config)
-        tagger.cyber_threshold = (metrics["lojo"] or {}).get("cyber_threshold")
+        if metrics["lojo"] and metrics["lojo"].get("cyber_threshold") is not None:
+            tagger.cyber_threshold = metrics["lojo"]["cyber_threshold"]
     metrics["cyber_threshold"] = tagger.cyber_threshold
     metrics["test"] = tag_report(test, predicted_values(tagger, test["text"].tolist()))
     metrics["seconds"] = round(time.perf_counter() - started, 1)

@@ -172,3 +172,16 @@ def test_word_ngrams_can_join_the_character_ngrams(tmp_path: Path) -> None:
     tagger.save(tmp_path / "tags")
     loaded, _ = TagPredictor.load(tmp_path / "tags")
     assert loaded.config.word_ngram_max == 2 and loaded.predict(texts) == tagger.predict(texts)
+
+
+def test_fitting_sets_a_fallback_cyber_threshold_on_the_held_out_rows() -> None:
+    texts = [f"phishing email stole the bank password of victim {i}" for i in range(20)]
+    texts += [f"punched a man in the street outside bar {i}" for i in range(20)]
+    labels = {"cyber": ["cyber_enabled"] * 20 + ["not_cyber"] * 20}
+    config = TagConfig(max_features=2000, calibration_share=0.5, cyber_operating="min_pr")
+    threshold = TagPredictor(config).fit(texts, labels).cyber_threshold
+    assert threshold is not None and 0.05 <= threshold <= 0.95
+    plain = TagConfig(max_features=2000, calibration_share=0.5)
+    assert TagPredictor(plain).fit(texts, labels).cyber_threshold is None
+    with pytest.raises(ValueError, match="cyber_operating"):
+        TagConfig(cyber_operating="always")

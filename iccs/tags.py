@@ -59,7 +59,7 @@ class TagConfig:
     max_features: int = 60_000
     # > 0: word 1..N-gram TF-IDF beside the character n-grams (whole words such as "internet"
     # keep their weight in long legal texts); 0: character n-grams only.
-    word_ngram_max: int = 0
+    word_ngram_max: int = 2
     max_word_features: int = 40_000
     c: float = 4.0
     # Rare values (cyber-related, weapons) weigh more: "sqrt" by 1/sqrt(frequency), "balanced"
@@ -77,7 +77,7 @@ class TagConfig:
     # probable value; "min_pr" picks the threshold on P(cyber_dependent) + P(cyber_enabled)
     # that maximises min(precision, recall), on the rows held out for the temperatures, and
     # `iccs tags train` then on the pooled leave-one-jurisdiction-out rows (unseen countries).
-    cyber_operating: str = ""
+    cyber_operating: str = "min_pr"
 
     def __post_init__(self) -> None:
         self.class_weight = None if self.class_weight in ("", "none") else self.class_weight
@@ -323,7 +323,8 @@ class TagPredictor:
 
         try:
             raw = json.loads((directory / _CONFIG_FILE).read_text())
-            model = cls(TagConfig(**raw["config"]))
+            # settings added after a tag model was made are off for it
+            model = cls(TagConfig(**({"word_ngram_max": 0, "cyber_operating": ""} | raw["config"])))
             model.vectorizer = joblib.load(directory / _VECTORIZER_FILE)
             with np.load(directory / _WEIGHTS_FILE) as weights:
                 model._coef, model._intercept = weights["coef"], weights["intercept"]

@@ -223,7 +223,7 @@ def tags_train(
     ] = "",
     word_ngrams: Annotated[
         int, typer.Option(min=0, help="Word 1..N-grams beside the character n-grams (0: none).")
-    ] = 0,
+    ] = 2,
     embedding_cache: Annotated[
         Path | None,
         typer.Option(help="Folder keeping the embedder's vectors across runs (as `iccs train`)."),
@@ -232,9 +232,10 @@ def tags_train(
         str,
         typer.Option(
             help="Cyber-related operating point: min_pr (threshold maximising min(precision, "
-            "recall) on LOJO held-out rows; needs --lojo) or '' (most probable value)."
+            "recall) on LOJO held-out rows, else on the calibration rows) or '' (most "
+            "probable value)."
         ),
-    ] = "",
+    ] = "min_pr",
 ) -> None:
     """Add or refresh a bundle's tag model without retraining its codes (minutes, not an hour)."""
     from iccs.bundle import BundleError

@@ -65,7 +65,9 @@ def test_unknown_tags_and_values_are_refused() -> None:
 
 def test_sentence_vectors_can_join_the_character_ngrams(tmp_path: Path) -> None:
     texts, labels = tiny_tag_rows()
-    config = TagConfig(max_features=4000, calibration_share=0.3, embedder="use-multilingual")
+    config = TagConfig(
+        max_features=4000, calibration_share=0.3, embedder="use-multilingual", word_ngram_max=0
+    )
     tagger = TagPredictor(config).fit(texts, labels)
     assert tagger._coef.shape[0] == len(tagger.vectorizer.vocabulary_) + 512  # n-grams + USE
     tagger.save(tmp_path / "tags")
@@ -181,7 +183,20 @@ def test_fitting_sets_a_fallback_cyber_threshold_on_the_held_out_rows() -> None:
     config = TagConfig(max_features=2000, calibration_share=0.5, cyber_operating="min_pr")
     threshold = TagPredictor(config).fit(texts, labels).cyber_threshold
     assert threshold is not None and 0.05 <= threshold <= 0.95
-    plain = TagConfig(max_features=2000, calibration_share=0.5)
+    plain = TagConfig(max_features=2000, calibration_share=0.5, cyber_operating="")
     assert TagPredictor(plain).fit(texts, labels).cyber_threshold is None
     with pytest.raises(ValueError, match="cyber_operating"):
         TagConfig(cyber_operating="always")
+
+
+def test_a_tag_model_saved_before_the_operating_point_loads_as_it_was(tmp_path: Path) -> None:
+    tagger = fit_tiny_tagger()
+    tagger.save(tmp_path / "tags")
+    raw = json.loads((tmp_path / "tags" / "config.json").read_text())
+    for key in ("word_ngram_max", "max_word_features", "cyber_operating"):
+        raw["config"].pop(key)
+    raw.pop("operating_point")
+    (tmp_path / "tags" / "config.json").write_text(json.dumps(raw))
+    loaded, _ = TagPredictor.load(tmp_path / "tags")
+    assert loaded.config.word_ngram_max == 0 and loaded.config.cyber_operating == ""
+    assert loaded.cyber_threshold is None  # the most probable value, as before

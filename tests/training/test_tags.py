@@ -176,7 +176,8 @@ def test_lojo_chooses_the_served_cyber_threshold_and_reports_it_nested(corpus: P
     assert lojo is not None and "pooled_argmax_cyber" in lojo
     assert tagger.cyber_threshold == lojo["cyber_threshold"] == metrics["cyber_threshold"]
     assert lojo["pooled"]["cyber"]["all"]["n"] == lojo["pooled_argmax_cyber"]["all"]["n"]
-    _, plain = train_tags(frame, labels, TagConfig(max_features=4000), lojo=False)
+    argmax = TagConfig(max_features=4000, cyber_operating="")
+    _, plain = train_tags(frame, labels, argmax, lojo=False)
     assert plain["cyber_threshold"] is None
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,10 @@ class TagConfig:
     char_ngram_max: int = 4
     max_features: int = 60_000
     # > 0: word 1..N-gram TF-IDF beside the character n-grams (whole words such as "internet"
-    # keep their weight in long legal texts); 0: character n-grams only.
+    # keep their weight in long legal texts) for the tags in `word_ngram_tags`; 0: none.
     word_ngram_max: int = 2
     max_word_features: int = 40_000
+    word_ngram_tags: list[str] = field(default_factory=lambda: ["cyber"])
     c: float = 4.0
     # Rare values (cyber-related, weapons) weigh more: "sqrt" by 1/sqrt(frequency), "balanced"
     # by 1/frequency, None not at all. More recall on them, a little less precision.
@@ -187,10 +188,14 @@ class TagPredictor:
             classes = sorted(set(gold[labelled]))
             if not classes:
                 continue
+            columns = self._columns(tag, features.shape[1])
+            own = features[:, columns]
             self.temperatures[tag] = self._temperature(
-                features, gold, weights, labelled & ~held, labelled & held
+                own, gold, weights, labelled & ~held, labelled & held
             )
-            coef, intercept = self._fit_one(features[labelled], gold[labelled], weights[labelled])
+            fitted, intercept = self._fit_one(own[labelled], gold[labelled], weights[labelled])
+            coef = np.zeros((features.shape[1], fitted.shape[1]), dtype=np.float32)
+            coef[columns] = fitted  # features a tag does not use weigh nothing for it
             self.classes_[tag] = classes
             coefs.append(coef)
             intercepts.append(intercept)
@@ -201,6 +206,16 @@ class TagPredictor:
         self._coef = np.hstack(coefs).astype(np.float32)
         self._intercept = np.concatenate(intercepts).astype(np.float32)
         return self
+
+    def _columns(self, tag: str, n_features: int) -> np.ndarray:
+        """The feature columns a tag learns from: the word n-grams only for the tags in
+        `word_ngram_tags` (they help cyber, and cost the other tags on held-out countries)."""
+        every = np.arange(n_features)
+        if self.config.word_ngram_max <= 0 or tag in self.config.word_ngram_tags:
+            return every
+        chars, words = (v for _, v in self.vectorizer.transformer_list)
+        first = len(chars.vocabulary_)
+        return every[(every < first) | (every >= first + len(words.vocabulary_))]
 
     def _with_embeddings(self, ngrams: Any, keys: Sequence[str]) -> Any:
         if not self.config.embedder:

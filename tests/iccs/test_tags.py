@@ -200,3 +200,13 @@ def test_a_tag_model_saved_before_the_operating_point_loads_as_it_was(tmp_path: 
     loaded, _ = TagPredictor.load(tmp_path / "tags")
     assert loaded.config.word_ngram_max == 0 and loaded.config.cyber_operating == ""
     assert loaded.cyber_threshold is None  # the most probable value, as before
+
+
+def test_only_the_word_ngram_tags_weigh_the_word_columns() -> None:
+    texts, labels = tiny_tag_rows()
+    tagger = TagPredictor(TagConfig(max_features=4000)).fit(texts, labels)
+    chars = len(tagger.vectorizer.transformer_list[0][1].vocabulary_)
+    assert tagger.config.word_ngram_tags == ["cyber"]
+    for tag, span in tagger._spans.items():
+        word_weights = np.abs(tagger._coef[chars:, span]).sum()
+        assert (word_weights > 0) == (tag == "cyber"), tag

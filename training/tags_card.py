@@ -58,7 +58,8 @@ def card_section(metrics: dict[str, Any] | None) -> str:
             "## Tags",
             "",
             f"Each text also gets four tags ({values}), from a character n-gram model per tag "
-            "with a temperature fitted on held-out rows (`iccs/tags.py`). `unknown` is a value "
+            "(`cyber` also on word 1-2-grams by default) with a temperature fitted on held-out "
+            "rows (`iccs/tags.py`). `unknown` is a value "
             "the model predicts like any other (the text does not settle the tag), and it counts "
             "in accuracy and macro-F1 as such. Cyber-related precision/recall treat "
             "`cyber_dependent` and `cyber_enabled` as one positive class. Tags never change "

@@ -169,7 +169,7 @@ def test_the_cyber_threshold_moves_only_the_related_split(tmp_path: Path) -> Non
 def test_word_ngrams_can_join_the_character_ngrams(tmp_path: Path) -> None:
     texts, labels = tiny_tag_rows()
     tagger = TagPredictor(TagConfig(max_features=4000, word_ngram_max=2)).fit(texts, labels)
-    chars, words = (v for _, v in tagger.vectorizer.transformer_list)
+    chars, words = tagger.vectorizer.chars, tagger.vectorizer.words
     assert tagger._coef.shape[0] == len(chars.vocabulary_) + len(words.vocabulary_)
     tagger.save(tmp_path / "tags")
     loaded, _ = TagPredictor.load(tmp_path / "tags")
@@ -205,7 +205,7 @@ def test_a_tag_model_saved_before_the_operating_point_loads_as_it_was(tmp_path: 
 def test_only_the_word_ngram_tags_weigh_the_word_columns() -> None:
     texts, labels = tiny_tag_rows()
     tagger = TagPredictor(TagConfig(max_features=4000)).fit(texts, labels)
-    chars = len(tagger.vectorizer.transformer_list[0][1].vocabulary_)
+    chars = len(tagger.vectorizer.chars.vocabulary_)
     assert tagger.config.word_ngram_tags == ["cyber"]
     for tag, span in tagger._spans.items():
         word_weights = np.abs(tagger._coef[chars:, span]).sum()

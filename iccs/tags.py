@@ -4,9 +4,11 @@ Four tags, each a closed set of values where `unknown` is an answer like any oth
 does not say): `cyber`, `attempt`, `weapon`, `context` (see datasets/LABELLING.md section 10).
 `TagPredictor` follows scikit-learn's contract (`fit`, `predict_proba`, `predict`): one
 multinomial logistic regression per tag on character n-gram TF-IDF of the normalised text, so
-the same features work for English, Spanish and Korean; one temperature per tag, fitted on rows
-held out from the fit, makes the confidences honest. Serving costs one TF-IDF transform and one
-sparse product for all tags together (the weights are stacked), a small share of a code.
+the same features work for English, Spanish and Korean (the cyber tag also on word n-grams); one
+temperature per tag, fitted on rows held out from the fit, makes the confidences honest, and a
+cyber-related threshold chosen on held-out rows is the cyber tag's operating point. Serving costs
+one TF-IDF transform and one sparse product for all tags together (the weights are stacked), a
+small share of a code.
 """
 
 from __future__ import annotations

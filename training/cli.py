@@ -221,6 +221,21 @@ def tags_train(
             "which the classifier computes for every text anyway); empty: n-grams only."
         ),
     ] = "",
+    word_ngrams: Annotated[
+        int, typer.Option(min=0, help="Word 1..N-grams beside the character n-grams (0: none).")
+    ] = 2,
+    embedding_cache: Annotated[
+        Path | None,
+        typer.Option(help="Folder keeping the embedder's vectors across runs (as `iccs train`)."),
+    ] = None,
+    cyber_operating: Annotated[
+        str,
+        typer.Option(
+            help="Cyber-related operating point: min_pr (threshold maximising min(precision, "
+            "recall) on LOJO held-out rows, else on the calibration rows) or '' (most "
+            "probable value)."
+        ),
+    ] = "min_pr",
 ) -> None:
     """Add or refresh a bundle's tag model without retraining its codes (minutes, not an hour)."""
     from iccs.bundle import BundleError
@@ -231,8 +246,14 @@ def tags_train(
     if not labels.is_file():
         raise fail(f"tag labels not found: {labels}")
     try:
-        config = TagConfig(c=c, class_weight=class_weight, embedder=embedder)
-        metrics = refresh_bundle_tags(model, labels, corpus, config, lojo=lojo)
+        config = TagConfig(
+            c=c,
+            class_weight=class_weight,
+            embedder=embedder,
+            word_ngram_max=word_ngrams,
+            cyber_operating=cyber_operating,
+        )
+        metrics = refresh_bundle_tags(model, labels, corpus, config, lojo, embedding_cache)
     except (BundleError, TagError, OSError, ValueError) as exc:
         raise fail(str(exc)) from None
     for tag, by_language in metrics["test"].items():

@@ -22,7 +22,16 @@ from sklearn.metrics import f1_score
 from iccs.bundle import load_bundle, read_bundle_config, save_tags
 from iccs.embedders import memoize_embedder
 from iccs.paths import corpus_path
-from iccs.tags import CYBER_RELATED, TAGS, TagConfig, TagError, TagPredictor, check_value
+from iccs.tags import (
+    CYBER_RELATED,
+    TAGS,
+    TagConfig,
+    TagError,
+    TagPredictor,
+    best_cyber_threshold,
+    check_value,
+    related_choice,
+)
 from training.corpus_tags import TAGS_FILE
 from training.lojo import plan
 
@@ -101,34 +110,75 @@ def tag_report(frame: pd.DataFrame, predicted: dict[str, list[str]]) -> dict[str
 
 
 def predicted_values(tagger: TagPredictor, texts: list[str]) -> dict[str, list[str]]:
-    proba = tagger.predict_proba(texts)
-    return {tag: [tagger.classes_[tag][i] for i in p.argmax(axis=1)] for tag, p in proba.items()}
+    chosen = tagger.decide(tagger.predict_proba(texts))
+    return {tag: [tagger.classes_[tag][i] for i in c] for tag, c in chosen.items()}
+
+
+def cyber_threshold(gold: np.ndarray, proba: np.ndarray) -> float | None:
+    """`best_cyber_threshold` over probabilities in TAGS["cyber"] column order."""
+    return best_cyber_threshold(gold, proba, TAGS["cyber"])
+
+
+def _cyber_columns(tagger: TagPredictor, proba: dict[str, np.ndarray]) -> np.ndarray:
+    """The unit model's cyber probabilities in TAGS["cyber"] order (0 for unseen values)."""
+    out = np.zeros((len(next(iter(proba.values()))), len(TAGS["cyber"])))
+    for j, value in enumerate(tagger.classes_.get("cyber", [])):
+        out[:, TAGS["cyber"].index(value)] = proba["cyber"][:, j]
+    return out
 
 
 def lojo_report(pool: pd.DataFrame, config: TagConfig | None = None) -> dict[str, Any] | None:
     """Pooled held-out figures over every jurisdiction the codes' LOJO holds out.
 
     Argmax does not depend on the temperature, so the unit models skip it (half the time).
+    With `cyber_operating` set, the report also carries the cyber threshold chosen on every
+    unit's held-out rows (the operating point to serve), and the pooled cyber figures decide
+    each unit's rows with the threshold chosen on the *other* units (nested, so honest).
     """
     units = plan(pool)
     if not units:
         return None
-    unit_config = TagConfig(**{**vars(config or TagConfig()), "calibration_share": 0.0})
+    config = config or TagConfig()
+    unit_config = TagConfig(**{**vars(config), "calibration_share": 0.0})
     held_frames: list[pd.DataFrame] = []
     predictions: dict[str, list[str]] = {tag: [] for tag in TAGS}
+    cyber_proba, names = [], []
     by_unit = {}
     for unit in units:
         held = pool[unit.held_out]
         if held.empty:
             continue
         tagger = fit_tagger(pool[unit.train], unit_config)
-        said = predicted_values(tagger, held["text"].tolist())
+        proba = tagger.predict_proba(held["text"].tolist())
+        chosen = tagger.decide(proba)
+        said = {tag: [tagger.classes_[tag][i] for i in c] for tag, c in chosen.items()}
         by_unit[unit.name] = tag_report(held, said)
         held_frames.append(held)
+        cyber_proba.append(_cyber_columns(tagger, proba))
+        names += [unit.name] * len(held)
         for tag in TAGS:
             predictions[tag] += said.get(tag, ["" for _ in range(len(held))])
     frame = pd.concat(held_frames, ignore_index=True)
-    return {"pooled": tag_report(frame, predictions), "by_unit": by_unit}
+    report: dict[str, Any] = {"pooled": tag_report(frame, predictions), "by_unit": by_unit}
+    if config.cyber_operating:
+        gold, held_proba = frame["cyber"].to_numpy(dtype=object), np.vstack(cyber_proba)
+        report["cyber_threshold"] = cyber_threshold(gold, held_proba)
+        report["pooled_argmax_cyber"] = report["pooled"]["cyber"]
+        report["pooled"]["cyber"] = _nested_cyber(frame, held_proba, np.asarray(names))
+    return report
+
+
+def _nested_cyber(frame: pd.DataFrame, proba: np.ndarray, units: np.ndarray) -> dict[str, Any]:
+    """Cyber figures where each unit's rows use the threshold chosen on the other units."""
+    gold = frame["cyber"].to_numpy(dtype=object)
+    chosen = proba.argmax(axis=1)
+    for unit in np.unique(units):
+        mine = units == unit
+        threshold = cyber_threshold(gold[~mine], proba[~mine])
+        if threshold is not None:
+            chosen[mine] = related_choice(proba[mine], TAGS["cyber"], threshold)
+    said = np.asarray(TAGS["cyber"], dtype=object)[chosen]
+    return tag_report(frame[["language", "cyber"]], {"cyber": list(said)})["cyber"]
 
 
 def train_tags(
@@ -157,10 +207,13 @@ def train_tags(
             "reviews": 0 if extra is None else len(extra),
         },
         "temperatures": tagger.temperatures,
-        "test": tag_report(test, predicted_values(tagger, test["text"].tolist())),
     }
     if lojo:
         metrics["lojo"] = lojo_report(pool, config)
+        if metrics["lojo"] and metrics["lojo"].get("cyber_threshold") is not None:
+            tagger.cyber_threshold = metrics["lojo"]["cyber_threshold"]
+    metrics["cyber_threshold"] = tagger.cyber_threshold
+    metrics["test"] = tag_report(test, predicted_values(tagger, test["text"].tolist()))
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     return tagger, metrics
 
@@ -183,11 +236,16 @@ def refresh_bundle_tags(
     corpus_file: Path | None = None,
     config: TagConfig | None = None,
     lojo: bool = True,
+    embedding_cache: Path | None = None,
 ) -> dict[str, Any]:
-    """`iccs tags train`: add or replace the tag model of an existing bundle (codes untouched)."""
+    """`iccs tags train`: add or replace the tag model of an existing bundle (codes untouched).
+
+    `embedding_cache` keeps the embedder's vectors on disk, as `iccs train` does."""
     from training.corpus import load_corpus
 
     read_bundle_config(bundle)
+    if config is not None and config.embedder:
+        memoize_embedder(config.embedder, embedding_cache)
     corpus = load_corpus(corpus_file or corpus_path())
     tagger, metrics = train_tags(corpus, load_tag_labels(tags_file), config, lojo=lojo)
     write_tags(bundle, tagger, metrics, tags_file.name)

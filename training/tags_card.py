@@ -33,6 +33,18 @@ def _rows(name: str, report: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _threshold_note(threshold: object) -> list[str]:
+    if not isinstance(threshold, int | float):
+        return []
+    return [
+        f"Cyber-related operating point: a text is cyber-related when P(cyber_dependent) + "
+        f"P(cyber_enabled) >= {float(threshold):.2f}, the threshold that maximises min(precision, "
+        "recall) on the pooled leave-one-jurisdiction-out rows; the LOJO cyber rows below "
+        "decide each held-out unit with the threshold chosen on the other units (nested).",
+        "",
+    ]
+
+
 def card_section(metrics: dict[str, Any] | None) -> str:
     """Markdown between markers: figures per tag and language on test and pooled LOJO."""
     if not metrics:
@@ -46,7 +58,8 @@ def card_section(metrics: dict[str, Any] | None) -> str:
             "## Tags",
             "",
             f"Each text also gets four tags ({values}), from a character n-gram model per tag "
-            "with a temperature fitted on held-out rows (`iccs/tags.py`). `unknown` is a value "
+            "(`cyber` also on word 1-2-grams by default) with a temperature fitted on held-out "
+            "rows (`iccs/tags.py`). `unknown` is a value "
             "the model predicts like any other (the text does not settle the tag), and it counts "
             "in accuracy and macro-F1 as such. Cyber-related precision/recall treat "
             "`cyber_dependent` and `cyber_enabled` as one positive class. Tags never change "
@@ -55,6 +68,7 @@ def card_section(metrics: dict[str, Any] | None) -> str:
             f"Trained on {metrics['rows']['train']} rows ({metrics['rows']['reviews']} from "
             f"review exports); test split {metrics['rows']['test']} rows.",
             "",
+            *_threshold_note(metrics.get("cyber_threshold")),
             "| split | tag | language | n | accuracy | macro-F1 | cyber-related precision / "
             "recall |",
             "|---|---|---|---|---|---|---|",

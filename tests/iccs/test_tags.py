@@ -65,7 +65,9 @@ def test_unknown_tags_and_values_are_refused() -> None:
 
 def test_sentence_vectors_can_join_the_character_ngrams(tmp_path: Path) -> None:
     texts, labels = tiny_tag_rows()
-    config = TagConfig(max_features=4000, calibration_share=0.3, embedder="use-multilingual")
+    config = TagConfig(
+        max_features=4000, calibration_share=0.3, embedder="use-multilingual", word_ngram_max=0
+    )
     tagger = TagPredictor(config).fit(texts, labels)
     assert tagger._coef.shape[0] == len(tagger.vectorizer.vocabulary_) + 512  # n-grams + USE
     tagger.save(tmp_path / "tags")
@@ -143,3 +145,68 @@ def test_rare_values_weigh_more_and_the_average_row_still_weighs_one() -> None:
     assert TagConfig(class_weight="none").class_weight is None
     with pytest.raises(ValueError, match="class_weight"):
         TagConfig(class_weight="heavy")
+
+
+def test_the_cyber_threshold_moves_only_the_related_split(tmp_path: Path) -> None:
+    from iccs.tags import related_choice
+
+    classes = ["cyber_dependent", "cyber_enabled", "not_cyber", "unknown"]
+    proba = np.array([[0.2, 0.15, 0.5, 0.15], [0.05, 0.1, 0.25, 0.6], [0.5, 0.3, 0.1, 0.1]])
+    assert related_choice(proba, classes, 0.5).tolist() == [2, 3, 0]  # = most probable
+    assert related_choice(proba, classes, 0.3).tolist() == [0, 3, 0]  # 0.35 related: dependent
+    assert related_choice(proba, classes, 0.9).tolist() == [2, 3, 2]  # best of the others
+    tagger = fit_tiny_tagger()
+    texts = [t for t, _ in TINY_TEXTS[:8]]
+    assert tagger.cyber_threshold is None
+    tagger.cyber_threshold = 0.0  # any related mass, however small, says cyber-related
+    said = {row[0].value for row in tagger.predict(texts)}
+    assert said <= {"cyber_dependent", "cyber_enabled"}
+    tagger.save(tmp_path / "tags")
+    loaded, _ = TagPredictor.load(tmp_path / "tags")
+    assert loaded.cyber_threshold == 0.0 and loaded.predict(texts) == tagger.predict(texts)
+
+
+def test_word_ngrams_can_join_the_character_ngrams(tmp_path: Path) -> None:
+    texts, labels = tiny_tag_rows()
+    tagger = TagPredictor(TagConfig(max_features=4000, word_ngram_max=2)).fit(texts, labels)
+    chars, words = tagger.vectorizer.chars, tagger.vectorizer.words
+    assert tagger._coef.shape[0] == len(chars.vocabulary_) + len(words.vocabulary_)
+    tagger.save(tmp_path / "tags")
+    loaded, _ = TagPredictor.load(tmp_path / "tags")
+    assert loaded.config.word_ngram_max == 2 and loaded.predict(texts) == tagger.predict(texts)
+
+
+def test_fitting_sets_a_fallback_cyber_threshold_on_the_held_out_rows() -> None:
+    texts = [f"phishing email stole the bank password of victim {i}" for i in range(20)]
+    texts += [f"punched a man in the street outside bar {i}" for i in range(20)]
+    labels = {"cyber": ["cyber_enabled"] * 20 + ["not_cyber"] * 20}
+    config = TagConfig(max_features=2000, calibration_share=0.5, cyber_operating="min_pr")
+    threshold = TagPredictor(config).fit(texts, labels).cyber_threshold
+    assert threshold is not None and 0.05 <= threshold <= 0.95
+    plain = TagConfig(max_features=2000, calibration_share=0.5, cyber_operating="")
+    assert TagPredictor(plain).fit(texts, labels).cyber_threshold is None
+    with pytest.raises(ValueError, match="cyber_operating"):
+        TagConfig(cyber_operating="always")
+
+
+def test_a_tag_model_saved_before_the_operating_point_loads_as_it_was(tmp_path: Path) -> None:
+    tagger = fit_tiny_tagger()
+    tagger.save(tmp_path / "tags")
+    raw = json.loads((tmp_path / "tags" / "config.json").read_text())
+    for key in ("word_ngram_max", "max_word_features", "cyber_operating"):
+        raw["config"].pop(key)
+    raw.pop("operating_point")
+    (tmp_path / "tags" / "config.json").write_text(json.dumps(raw))
+    loaded, _ = TagPredictor.load(tmp_path / "tags")
+    assert loaded.config.word_ngram_max == 0 and loaded.config.cyber_operating == ""
+    assert loaded.cyber_threshold is None  # the most probable value, as before
+
+
+def test_only_the_word_ngram_tags_weigh_the_word_columns() -> None:
+    texts, labels = tiny_tag_rows()
+    tagger = TagPredictor(TagConfig(max_features=4000)).fit(texts, labels)
+    chars = len(tagger.vectorizer.chars.vocabulary_)
+    assert tagger.config.word_ngram_tags == ["cyber"]
+    for tag, span in tagger._spans.items():
+        word_weights = np.abs(tagger._coef[chars:, span]).sum()
+        assert (word_weights > 0) == (tag == "cyber"), tag

@@ -146,3 +146,44 @@ def test_analysts_tags_from_a_review_export_join_the_tag_training_data(
     tagger, metrics = train_tags(frame, labels, extra=tagged, lojo=False)
     assert metrics["rows"]["reviews"] == 1
     assert "other" in tagger.classes_["context"]
+
+
+def test_the_cyber_threshold_balances_precision_and_recall_on_held_out_rows() -> None:
+    import numpy as np
+
+    from training.tags import cyber_threshold
+
+    # related mass 0.9, 0.6, 0.35 for positives; 0.5, 0.3, 0.1 for negatives
+    gold = np.array(["cyber_enabled", "cyber_dependent", "cyber_enabled"] + ["not_cyber"] * 3)
+    mass = np.array([0.9, 0.6, 0.35, 0.5, 0.3, 0.1])
+    proba = np.column_stack([mass / 2, mass / 2, 1 - mass, np.zeros(6)])
+    threshold = cyber_threshold(gold, proba)
+    assert threshold is not None and 0.3 < threshold <= 0.35  # P 3/4, R 1 beat P 1, R 2/3
+    assert cyber_threshold(np.array(["not_cyber", ""]), proba[:2]) is None  # no positives
+
+
+def test_lojo_chooses_the_served_cyber_threshold_and_reports_it_nested(corpus: Path) -> None:
+    from iccs.tags import TagConfig
+
+    frame = pd.read_csv(corpus, dtype=str, keep_default_na=False)
+    frame["jurisdiction"] = [("AA", "BB", "CC")[i % 3] for i in range(len(frame))]
+    frame["fold"] = ""
+    frame["origin"] = frame["origin"].replace("synthetic", "real")  # LOJO holds out real rows
+    labels = load_tag_labels(corpus.parent / "tags.csv")
+    config = TagConfig(max_features=4000, cyber_operating="min_pr")
+    tagger, metrics = train_tags(frame, labels, config, lojo=True)
+    lojo = metrics["lojo"]
+    assert lojo is not None and "pooled_argmax_cyber" in lojo
+    assert tagger.cyber_threshold == lojo["cyber_threshold"] == metrics["cyber_threshold"]
+    assert lojo["pooled"]["cyber"]["all"]["n"] == lojo["pooled_argmax_cyber"]["all"]["n"]
+    argmax = TagConfig(max_features=4000, cyber_operating="")
+    _, plain = train_tags(frame, labels, argmax, lojo=False)
+    assert plain["cyber_threshold"] is None
+
+
+def test_the_card_names_the_cyber_operating_point_when_there_is_one() -> None:
+    from training.tags_card import card_section
+
+    metrics = {"rows": {"train": 10, "reviews": 0, "test": 4}, "test": {}, "lojo": None}
+    assert "operating point" not in card_section(metrics | {"cyber_threshold": None})
+    assert ">= 0.37" in card_section(metrics | {"cyber_threshold": 0.37})

@@ -33,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from readme_block import write_block  # noqa: E402
 from workload import real_texts  # noqa: E402
 
 from iccs.bundle import champion_path  # noqa: E402
 from iccs.paths import corpus_path, taxonomy_dir  # noqa: E402
 
-START, END = "<!-- bench_bulk:start -->", "<!-- bench_bulk:end -->"
 _PREFIXES = ["", "suspect ", "alleged ", "attempted ", "report of ", "investigation: ", "re: "]
 _SUFFIXES = [
     "",
@@ -220,14 +220,10 @@ def main() -> None:
     print("\n" + table)
     print(json.dumps({"model": model_note, "cases": measured}))
     if args.readme:
-        text = args.readme.read_text(encoding="utf-8")
-        if START in text and END in text:
-            head, rest = text.split(START, 1)
-            text = head + START + "\n" + table + "\n" + END + rest.split(END, 1)[1]
-            args.readme.write_text(text, encoding="utf-8")
+        if write_block(args.readme, "bench_bulk", table):
             print(f"figures written into {args.readme}")
         else:
-            print(f"{args.readme} has no {START} ... {END} block; nothing written")
+            print(f"{args.readme} has no bench_bulk block; nothing written")
 
 
 def _memory_gib() -> float:

@@ -23,13 +23,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from readme_block import write_block
 
 from iccs.calibration import calibration_error
 from iccs.classifier import ClassifierConfig, ICCSClassifier
@@ -201,17 +201,6 @@ def plot(results: dict[str, list[dict[str, float]]], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def write_readme(readme: Path, text: str) -> None:
-    content = readme.read_text()
-    block = f"<!-- bench_memory:start -->\n{text}\n<!-- bench_memory:end -->"
-    pattern = r"<!-- bench_memory:start -->.*?<!-- bench_memory:end -->"
-    if re.search(pattern, content, flags=re.S):
-        content = re.sub(pattern, lambda _: block, content, flags=re.S)
-    else:
-        content += "\n" + block + "\n"
-    readme.write_text(content)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readme", type=Path)
@@ -237,7 +226,7 @@ def main() -> None:
     if args.plot:
         plot(results, args.plot)
     if args.readme:
-        write_readme(args.readme, text)
+        write_block(args.readme, "bench_memory", text, append=True)
 
 
 if __name__ == "__main__":

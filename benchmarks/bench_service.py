@@ -42,9 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from readme_block import write_block  # noqa: E402
 from workload import real_texts  # noqa: E402
 
-START, END = "<!-- bench_service:start -->", "<!-- bench_service:end -->"
 TARGETS = {"p50_ms": 15.0, "p99_ms": 60.0, "rps": 200.0, "batch100_ms": 300.0}
 TEXTS = real_texts(4096)  # distinct real titles and short narratives (workload.py)
 
@@ -377,16 +377,6 @@ def peak_mib(pid: int) -> float:
     return total
 
 
-def write_readme(readme: Path, text: str) -> None:
-    content = readme.read_text()
-    if START not in content or END not in content:
-        print(f"{readme} has no {START} ... {END} block; not written", file=sys.stderr)
-        return
-    head, rest = content.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{text}\n{END}{tail}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, help="Bundle to serve (default: champion).")
@@ -441,8 +431,8 @@ def main() -> None:
     text = report(results, label, args.workers, args.rate)
     print(text)
     print(json.dumps({"model": label, "workers": args.workers, **results}))
-    if args.readme:
-        write_readme(args.readme, text)
+    if args.readme and not write_block(args.readme, "bench_service", text):
+        print(f"{args.readme} has no bench_service block; not written", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from readme_block import write_block
+
 HERE = Path(__file__).resolve().parent
-START, END = "<!-- bench_summary:start -->", "<!-- bench_summary:end -->"
 
 
 def run(script: str, *args: str) -> dict[str, Any]:
@@ -126,14 +127,8 @@ def main() -> None:
         sys.exit("the model benchmark failed; no floor to compare with")
     text = summary(model, service, bulk)
     print("\n" + text)
-    if args.readme:
-        content = args.readme.read_text(encoding="utf-8")
-        if START in content and END in content:
-            head, rest = content.split(START, 1)
-            content = f"{head}{START}\n{text}\n{END}{rest.split(END, 1)[1]}"
-            args.readme.write_text(content, encoding="utf-8")
-        else:
-            print(f"{args.readme} has no {START} ... {END} block; summary not written")
+    if args.readme and not write_block(args.readme, "bench_summary", text):
+        print(f"{args.readme} has no bench_summary block; summary not written")
     sys.exit(0 if service and bulk else 1)
 
 

@@ -53,8 +53,8 @@ from bench_service import (
     start_server,
     wait_ready,
 )
+from readme_block import read_block, write_block
 
-START, END = "<!-- soak:start -->", "<!-- soak:end -->"
 HOST = "127.0.0.1"
 CLIENTS = 16
 BATCH_LEAD_S = 5.0  # the second batch goes in this long before the kill
@@ -313,18 +313,17 @@ def report(results: dict[str, Any]) -> str:
 
 def write_readme(readme: Path, text: str, label: str) -> None:
     """Replace this database's paragraph inside the soak block, keeping the other one."""
-    content = readme.read_text()
-    if START not in content or END not in content:
-        print(f"{readme} has no {START} ... {END} block; not written", file=sys.stderr)
+    block = read_block(readme, "soak")
+    if block is None:
+        print(f"{readme} has no soak block; not written", file=sys.stderr)
         return
-    head, rest = content.split(START, 1)
-    block, tail = rest.split(END, 1)
     marker = f"<!-- soak:{label} -->"
     parts = dict(p.split(" -->\n", 1) for p in block.split("<!-- soak:")[1:] if " -->\n" in p)
     parts = {k: v.strip() for k, v in parts.items()}
     parts[label] = text
-    body = "\n\n".join(f"<!-- soak:{k} -->\n{v}" for k, v in sorted(parts.items()))
-    readme.write_text(f"{head}{START}\n{body}\n{END}{tail}")
+    write_block(
+        readme, "soak", "\n\n".join(f"<!-- soak:{k} -->\n{v}" for k, v in sorted(parts.items()))
+    )
     print(f"wrote {marker} into {readme}")
 
 

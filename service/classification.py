@@ -2,8 +2,8 @@
 
 Texts the model sees alike (the same normalised text and language) are classified once, by
 the core's `iccs.predict.classify_texts`, whose records the response and the stored rows carry
-unchanged. Each stored row carries the model and
-taxonomy versions, so the statistical office can tell which model said what. A text that comes
+unchanged. Each stored row carries the model and taxonomy versions, so the statistical office
+can tell which model said what. A text that comes
 with a national code validated in a correspondence table gets that code (confidence 1, no
 review, source `correspondence`) instead of the model's answer.
 """
@@ -16,13 +16,11 @@ from dataclasses import dataclass
 
 from iccs.predict import classify_texts as classify_records
 from iccs.predict import model_key
-from iccs.records import CORRESPONDENCE_SOURCE, ClassificationRecord, tag_dicts, validated_record
+from iccs.records import ClassificationRecord, tag_dicts, validated_record
 from service.agencies import DEFAULT_AGENCY
 from service.db.base import utcnow
 from service.db.models import Classification
 from service.model_holder import ServedModel
-
-USE_SOURCE = CORRESPONDENCE_SOURCE  # the source of answers taken from a validated table
 
 # (texts, top_k, languages) -> one record per text: the model's own, or the batcher's
 Suggest = Callable[[list[str], int, list[str | None]], list[ClassificationRecord]]

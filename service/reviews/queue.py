@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from iccs.codes import code_section
 from iccs.hierarchy import NONE_CODE
+from iccs.records import CORRESPONDENCE_SOURCE  # answered from a validated table: no review
 from iccs.taxonomy import load_taxonomy
 from iccs.text import normalize
 from service.agencies import ALL_AGENCIES, AgencyScope
 from service.api_keys import Principal
-from service.classification import USE_SOURCE  # answered from a validated table: no review
 from service.config import ReviewSettings
 from service.db.base import utcnow
 from service.db.models import (
@@ -169,7 +169,7 @@ def enqueue_new_classifications(session: Session, settings: ReviewSettings) -> i
             Classification.needs_review,
             Classification.top_code,
             Classification.confidence,
-        ).where(not_queued, Classification.source != USE_SOURCE)
+        ).where(not_queued, Classification.source != CORRESPONDENCE_SOURCE)
         if start is not None:
             query = query.where(Classification.created_at >= start)
         if cursor is not None:
